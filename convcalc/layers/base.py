@@ -1,0 +1,262 @@
+"""The layer-spec interface and the registry of layer kinds.
+
+A :class:`LayerSpec` subclass holds everything Keras-specific about one layer class:
+its arguments (typed fields, defaults, Keras 1/2 aliases), its shape rule, its weight
+shapes (params derive from them), its MACs and FLOPs. Frontends, propagation,
+counting and rendering only go through this interface.
+
+MACs and FLOPs are per sample (batch size 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Self, TypeVar
+
+from convcalc import dims
+from convcalc.dims import Dim
+from convcalc.rules import NON_POSITIVE_DIM, Rule
+from convcalc.types import TensorType, WeightSpec
+
+Converter = Callable[[Any, type["LayerSpec"]], Any]
+
+
+class ConfigError(Exception):
+    """A layer argument Keras would reject, or one that is missing."""
+
+    def __init__(self, message: str, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class ShapeError(Exception):
+    """A shape rule cannot produce outputs for these inputs."""
+
+    def __init__(self, rule: Rule, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.hint = hint
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Requirement:
+    """A condition on symbolic dims that must hold for the model to build.
+
+    ``lhs == rhs`` (``kind='equal'``) or ``lhs >= 1`` (``kind='positive'``, rhs unused).
+    """
+
+    kind: str
+    lhs: Dim
+    rhs: Dim
+    rule: Rule
+    message: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Problem:
+    """An error found by a shape rule that still produced (best-effort) outputs."""
+
+    rule: Rule
+    message: str
+    hint: str | None = None
+
+
+class InferContext:
+    """What a shape rule may report while computing the outputs of one call."""
+
+    __slots__ = ("call_kwargs", "problems", "requirements")
+
+    def __init__(self, call_kwargs: Mapping[str, Any] | None = None) -> None:
+        self.call_kwargs: Mapping[str, Any] = call_kwargs or {}
+        self.problems: list[Problem] = []
+        self.requirements: list[Requirement] = []
+
+    def error(self, rule: Rule, message: str, hint: str | None = None) -> None:
+        """Record an error; the rule carries on with best-effort outputs."""
+        self.problems.append(Problem(rule, message, hint))
+
+    def require_equal(self, a: Dim, b: Dim, rule: Rule, message: str) -> bool:
+        """Check ``a == b``: an error if they differ, a requirement if symbolic.
+
+        Returns False only when the dims are known to differ.
+        """
+        if a == b:
+            return True
+        if dims.is_int(a) and dims.is_int(b):
+            self.error(rule, message)
+            return False
+        if not dims.identical(a, b):
+            self.requirements.append(Requirement("equal", a, b, rule, message))
+        return True
+
+    def require_positive(self, shape: Sequence[Dim], message: str) -> None:
+        """Raise if a concrete dim is below 1; record symbolic ones as requirements."""
+        for d in shape:
+            if dims.is_int(d):
+                if d < 1:  # type: ignore[operator]
+                    raise ShapeError(NON_POSITIVE_DIM, message)
+            elif not isinstance(d, dims.Sym):
+                self.requirements.append(Requirement("positive", d, 1, NON_POSITIVE_DIM, message))
+
+
+_MISSING = dataclasses.MISSING
+
+
+def option(default: Any = _MISSING, convert: Converter | None = None) -> Any:
+    """A layer argument: its default and the converter that validates raw values."""
+    meta = {"convert": convert} if convert is not None else {}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    convert: Converter | None
+    required: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Example:
+    """A sample use of a layer kind, checked against real Keras by the contract test.
+
+    ``inputs`` are batch shapes (None for the batch or an unknown dim); ``call`` holds
+    non-tensor call arguments. ``fails`` marks a case Keras rejects.
+    """
+
+    config: Mapping[str, Any]
+    inputs: tuple[tuple[int | None, ...], ...]
+    call: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    fails: bool = False
+
+
+class LayerSpec:
+    """One Keras layer kind. Subclasses are frozen dataclasses of its arguments."""
+
+    class_name: ClassVar[str] = ""
+    aliases: ClassVar[tuple[str, ...]] = ()
+    family: ClassVar[str] = ""
+    positional: ClassVar[tuple[str, ...]] = ()
+    """Constructor parameters that may be passed positionally, in Keras order."""
+    renamed: ClassVar[Mapping[str, str]] = {}
+    """Keras 1/2 argument names mapped to the Keras 3 name."""
+    call_args: ClassVar[tuple[str, ...]] = ("inputs",)
+    """Names of the call arguments that carry tensors, in order."""
+    examples: ClassVar[tuple[Example, ...]] = ()
+    """Sample configs and input shapes for the registry-wide contract test."""
+    _fields_cache: ClassVar[tuple[_Field, ...] | None] = None
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def _spec_fields(cls) -> tuple[_Field, ...]:
+        cached = cls.__dict__.get("_fields_cache")
+        if cached is None:
+            cached = tuple(
+                _Field(
+                    f.name,
+                    f.metadata.get("convert"),
+                    f.default is _MISSING and f.default_factory is _MISSING,
+                )
+                for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            )
+            cls._fields_cache = cached
+        return cached
+
+    @classmethod
+    def upgrade_config(cls, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Map Keras 1/2 argument names and forms onto Keras 3 ones."""
+        if not cls.renamed or not any(k in config for k in cls.renamed):
+            return config
+        out = dict(config)
+        for old, new in cls.renamed.items():
+            if old in out:
+                value = out.pop(old)
+                out.setdefault(new, value)
+        return out
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        """Build the spec from a Keras config dict (unknown keys are ignored)."""
+        cfg = cls.upgrade_config(config)
+        values: dict[str, Any] = {}
+        for f in cls._spec_fields():
+            if f.name in cfg:
+                raw = cfg[f.name]
+                try:
+                    values[f.name] = f.convert(raw, cls) if f.convert else raw
+                except ConfigError as e:
+                    raise ConfigError(f"{cls.class_name}: {e}", f.name) from None
+                except (TypeError, ValueError) as e:
+                    raise ConfigError(
+                        f"{cls.class_name}: invalid {f.name}={raw!r} ({e})", f.name
+                    ) from None
+            elif f.required:
+                raise ConfigError(f"{cls.class_name}: missing required argument {f.name!r}",
+                                  f.name)
+        spec = cls(**values)
+        spec.validate()
+        return spec
+
+    @classmethod
+    def bind_arguments(
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Constructor call arguments as a config dict (positionals named)."""
+        if len(args) > len(cls.positional):
+            raise ConfigError(
+                f"{cls.class_name} takes at most {len(cls.positional)} positional "
+                f"arguments, got {len(args)}"
+            )
+        config = dict(zip(cls.positional, args, strict=False))
+        for k, v in kwargs.items():
+            if k in config:
+                raise ConfigError(f"{cls.class_name} got multiple values for argument {k!r}", k)
+            config[k] = v
+        return config
+
+    @classmethod
+    def from_call(cls, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Self:
+        """Build the spec from a constructor call as written in Python source."""
+        return cls.from_config(cls.bind_arguments(args, kwargs))
+
+    def validate(self) -> None:
+        """Reject argument combinations Keras rejects (raise ConfigError)."""
+
+    # ------------------------------------------------------------------ behaviour
+    def num_outputs(self) -> int:
+        """How many tensors one call returns."""
+        return 1
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """Output types of one call (raise ShapeError when there are none)."""
+        raise NotImplementedError
+
+    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
+        """Weight variables built by the first call on ``inputs``."""
+        return ()
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """Multiply-accumulates per sample: 0."""
+        return 0
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """FLOPs per sample: 2 * MACs."""
+        return dims.mul(2, self.macs(inputs, outputs))
+
+    def summary(self) -> str:
+        """The few arguments worth showing next to the layer name."""
+        return ""
+
+
+REGISTRY: dict[str, type[LayerSpec]] = {}
+_SpecT = TypeVar("_SpecT", bound=type[LayerSpec])
+
+
+def register(cls: _SpecT) -> _SpecT:
+    """Class decorator: make a spec findable by its class name and aliases."""
+    for name in (cls.class_name, *cls.aliases):
+        if name in REGISTRY and REGISTRY[name] is not cls:
+            raise RuntimeError(f"layer name {name!r} registered twice")
+        REGISTRY[name] = cls
+    return cls

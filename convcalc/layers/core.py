@@ -1,0 +1,239 @@
+"""Core layers: InputLayer, Dense, Flatten, Reshape."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+from convcalc import dims
+from convcalc.dims import Dim
+from convcalc.layers import arguments as arg
+from convcalc.layers.base import (
+    ConfigError,
+    InferContext,
+    Example,
+    LayerSpec,
+    ShapeError,
+    option,
+    register,
+)
+from convcalc.layers.common import activation_flops, elements, expect_min_rank, one_input
+from convcalc.rules import RESHAPE_MISMATCH
+from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
+
+GLOROT_UNIFORM = Initializer("GlorotUniform")
+ZEROS = Initializer("Zeros")
+ONES = Initializer("Ones")
+
+_FREE_DIM_NAMES = {1: ("T",), 2: ("T", "F"), 3: ("H", "W", "C"), 4: ("D", "H", "W", "C")}
+
+
+def free_dim_names(rank: int) -> tuple[str, ...]:
+    """Default symbol names for the non-batch dims of an input of this rank."""
+    return _FREE_DIM_NAMES.get(rank, tuple(f"d{i}" for i in range(1, rank + 1)))
+
+
+def _input_dims(shape: Sequence[Any]) -> tuple[Dim, ...]:
+    """A batch shape with None as free symbols: the batch, then names by position."""
+    names = free_dim_names(len(shape) - 1)
+    out: list[Dim] = []
+    for i, d in enumerate(shape):
+        if d is None:
+            out.append(dims.BATCH if i == 0 else dims.Sym(names[i - 1]))
+        elif isinstance(d, dims.Sym) or (type(d) is not int and not isinstance(d, float)):
+            out.append(dims.normalize(d))
+        else:
+            out.append(arg.to_int(d))
+    return tuple(out)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class InputLayer(LayerSpec):
+    """A model input: a tensor of the declared batch shape."""
+
+    class_name = "InputLayer"
+    aliases = ("Input",)
+    family = "core"
+    positional = ("shape", "batch_size", "dtype", "sparse", "ragged", "batch_shape")
+    call_args = ()
+
+    batch_shape: tuple[Dim, ...]
+    dtype: str = "float32"
+
+    examples = (Example({"batch_shape": (None, 8, 3)}, ()),)
+
+    @classmethod
+    def upgrade_config(cls, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        cfg = dict(config)
+        for old in ("batch_input_shape",):
+            if old in cfg:
+                cfg.setdefault("batch_shape", cfg.pop(old))
+        shape = cfg.pop("shape", None)
+        if shape is None:
+            shape = cfg.pop("input_shape", None)
+        batch_size = cfg.pop("batch_size", None)
+        if shape is not None:
+            if cfg.get("batch_shape") is not None:
+                raise ConfigError("cannot pass both shape and batch_shape", "shape")
+            if isinstance(shape, (int, str)) or not isinstance(shape, Sequence):
+                shape = (shape,)
+            cfg["batch_shape"] = (batch_size, *shape)
+        elif cfg.get("batch_shape") is None:
+            raise ConfigError("needs a shape (shape= or batch_shape=)", "shape")
+        if cfg.get("dtype") is None:
+            cfg["dtype"] = "float32"
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        cfg = cls.upgrade_config(config)
+        raw = cfg["batch_shape"]
+        if not isinstance(raw, Sequence) or isinstance(raw, str):
+            raise ConfigError(f"InputLayer: invalid batch_shape {raw!r}", "batch_shape")
+        dtype = cfg["dtype"]
+        if isinstance(dtype, Mapping):  # a DTypePolicy object
+            dtype = dtype.get("config", {}).get("name", "float32")
+        try:
+            shape = _input_dims(raw)
+        except ConfigError as e:
+            raise ConfigError(f"InputLayer: invalid batch_shape {list(raw)!r} ({e})",
+                              "batch_shape") from None
+        return cls(shape, str(dtype))
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """The declared type."""
+        return (TensorType(self.batch_shape, self.dtype),)
+
+    def summary(self) -> str:
+        return format_shape(self.batch_shape)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Dense(LayerSpec):
+    """A fully connected layer on the last axis (any input rank >= 2)."""
+
+    class_name = "Dense"
+    family = "core"
+    positional = ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer")
+    renamed = {"output_dim": "units", "init": "kernel_initializer", "bias": "use_bias"}
+
+    units: Dim = option(convert=arg.positive_dim)
+    activation: str = option("linear", arg.activation)
+    use_bias: bool = option(True, arg.to_bool)
+    kernel_initializer: Initializer | None = option(GLOROT_UNIFORM, arg.initializer)
+    bias_initializer: Initializer | None = option(ZEROS, arg.initializer)
+
+    examples = (
+        Example({"units": 4}, ((None, 3),)),
+        Example({"units": 4, "activation": "relu", "use_bias": False}, ((None, 5, 6, 3),)),
+        Example({"units": 2}, ((None,),), fails=True),
+    )
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """(..., d) -> (..., units)"""
+        x = one_input(inputs, self.class_name)
+        expect_min_rank(x, 2, self.class_name)
+        return (TensorType((*x.shape[:-1], self.units)),)
+
+    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
+        d = inputs[0].shape[-1]
+        kernel = WeightSpec("kernel", (d, self.units), initializer=self.kernel_initializer)
+        if not self.use_bias:
+            return (kernel,)
+        return kernel, WeightSpec("bias", (self.units,), initializer=self.bias_initializer)
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """prod(leading dims) * d * units"""
+        return dims.mul(elements(inputs[0]), self.units)
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """2 * MACs + output elements for the bias + activation cost"""
+        out = elements(outputs[0])
+        return dims.total((
+            dims.mul(2, self.macs(inputs, outputs)),
+            out if self.use_bias else 0,
+            activation_flops(self.activation, out),
+        ))
+
+    def summary(self) -> str:
+        act = "" if self.activation == "linear" else f", {self.activation}"
+        return f"{self.units}{act}"
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Flatten(LayerSpec):
+    """Collapse all non-batch dims into one."""
+
+    class_name = "Flatten"
+    family = "reshaping"
+    positional = ("data_format",)
+
+    data_format: str = option("channels_last", arg.data_format)
+
+    examples = (
+        Example({}, ((None, 4, 5, 3),)),
+        Example({"data_format": "channels_first"}, ((None, 3, 4),)),
+        Example({}, ((None, None, 3),)),
+    )
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """(batch, d1, ..., dn) -> (batch, d1 * ... * dn)"""
+        x = one_input(inputs, self.class_name)
+        return (x.with_shape((x.batch, dims.prod(x.shape[1:]))),)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Reshape(LayerSpec):
+    """Reshape the non-batch dims; one target dim may be -1."""
+
+    class_name = "Reshape"
+    family = "reshaping"
+    positional = ("target_shape",)
+    renamed = {"dims": "target_shape"}
+
+    target_shape: tuple[Dim, ...] = option(convert=arg.dim_tuple)
+
+    examples = (
+        Example({"target_shape": (6, 2)}, ((None, 3, 4),)),
+        Example({"target_shape": (-1, 4)}, ((None, 2, 6),)),
+        Example({"target_shape": (5, 5)}, ((None, 3, 4),), fails=True),
+        Example({"target_shape": (-1, 5)}, ((None, 3, 4),), fails=True),
+    )
+
+    def validate(self) -> None:
+        ints = [d for d in self.target_shape if dims.is_int(d)]
+        if any(d < -1 for d in ints):  # type: ignore[operator]
+            raise ConfigError(f"Reshape: invalid target_shape {self.target_shape}")
+        if ints.count(-1) > 1:
+            raise ConfigError("Reshape: at most one target dim can be -1")
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """Target shape with -1 = input elements / product of the other target dims."""
+        x = one_input(inputs, self.class_name)
+        size = elements(x)
+        target = self.target_shape
+        known = dims.prod(d for d in target if d != -1)
+        desc = f"cannot reshape {format_shape(x.shape)} to {format_shape((x.batch, *target))}"
+        if -1 not in target:
+            ctx.require_equal(size, known, RESHAPE_MISMATCH,
+                              f"{desc}: {size} elements vs {known}")
+            return (x.with_shape((x.batch, *target)),)
+        if dims.is_int(size) and dims.is_int(known):
+            if known == 0 or size % known:  # type: ignore[operator]
+                raise ShapeError(
+                    RESHAPE_MISMATCH,
+                    f"{desc}: {size} elements are not divisible by {known}",
+                )
+            missing: Dim = size // known  # type: ignore[operator]
+        else:
+            missing = dims.normalize(dims.to_expr(size) / dims.to_expr(known))
+        out = tuple(missing if d == -1 else d for d in target)
+        return (x.with_shape((x.batch, *out)),)
+
+    def summary(self) -> str:
+        return format_shape(self.target_shape)

@@ -1,0 +1,42 @@
+"""A whole model (Sequential or Functional) used as a layer of another model.
+
+Propagation treats it as a subgraph: its weights are its layers' weights and its
+MACs the sum of its calls'. Frontends build it; it has no config of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from convcalc.layers.base import InferContext, LayerSpec, ShapeError
+from convcalc.rules import SHAPE_UNKNOWN
+from convcalc.types import TensorType
+
+if TYPE_CHECKING:
+    from convcalc.graph import LayerGraph
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ModelSpec(LayerSpec):
+    """A nested model; its shape rule is propagation through its own graph."""
+
+    class_name = "Functional"
+    aliases = ("Model", "Sequential")
+    family = "model"
+
+    graph: LayerGraph
+
+    def num_outputs(self) -> int:
+        return len(self.graph.outputs)
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """Outputs of the nested graph for these inputs."""
+        from convcalc.propagate import propagate
+
+        analysis = propagate(self.graph, dict(zip(self.graph.inputs, inputs, strict=True)))
+        outs = analysis.output_types
+        if any(t is None for t in outs):
+            raise ShapeError(SHAPE_UNKNOWN, f"model {self.graph.name} has unknown outputs")
+        return tuple(t for t in outs if t is not None)

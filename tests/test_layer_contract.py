@@ -1,0 +1,90 @@
+"""One contract test over every registered layer kind, against real Keras 3.
+
+For each spec's examples: Keras builds the layer and calls it on symbolic inputs;
+convcalc's output shapes, weight shapes and params must equal Keras's, and an example
+Keras rejects must be rejected by convcalc too.
+"""
+
+from __future__ import annotations
+
+import keras
+import pytest
+
+from convcalc import dims
+from convcalc.layers import catalogue
+from convcalc.layers.base import ConfigError, Example, InferContext, LayerSpec, ShapeError
+from convcalc.types import TensorType
+
+CASES = [
+    pytest.param(spec, i, ex, id=f"{name}-{i}")
+    for name, spec in sorted(catalogue().items())
+    for i, ex in enumerate(spec.examples)
+]
+
+
+def _our_input(shape: tuple[int | None, ...], k: int) -> TensorType:
+    out: list[dims.Dim] = []
+    for i, d in enumerate(shape):
+        if d is None:
+            out.append(dims.BATCH if i == 0 else dims.Sym(f"u{k}_{i}"))
+        else:
+            out.append(d)
+    return TensorType(tuple(out))
+
+
+def _keras_shape(shape: tuple[dims.Dim, ...]) -> list[int | None]:
+    return [d if dims.is_int(d) else None for d in shape]
+
+
+def _run_keras(ex: Example, class_name: str) -> tuple[list[list[int | None]], list[Any]] | None:
+    cls = getattr(keras.layers, class_name)
+    try:
+        layer = cls(**dict(ex.config))
+        inputs = [keras.Input(batch_shape=s) for s in ex.inputs]
+        if not inputs:  # an InputLayer: its output exists without a call
+            out = layer.output
+        else:
+            out = layer(inputs[0] if len(inputs) == 1 else inputs, **dict(ex.call))
+    except (ValueError, TypeError):
+        return None
+    outs = out if isinstance(out, (list, tuple)) else [out]
+    return [list(o.shape) for o in outs], list(layer.weights)
+
+
+def _run_ours(spec: type[LayerSpec], ex: Example):  # type: ignore[no-untyped-def]
+    try:
+        layer = spec.from_config(ex.config)
+        ins = [_our_input(s, k) for k, s in enumerate(ex.inputs)]
+        ctx = InferContext(ex.call)
+        outs = layer.infer(ins, ctx)
+    except (ConfigError, ShapeError):
+        return None
+    if ctx.problems:
+        return None
+    return layer, ins, outs
+
+
+def test_every_layer_kind_has_examples() -> None:
+    missing = [name for name, spec in catalogue().items() if not spec.examples]
+    assert missing == []
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(("spec", "index", "example"), CASES)
+def test_layer_matches_keras(spec: type[LayerSpec], index: int, example: Example) -> None:
+    theirs = _run_keras(example, spec.class_name)
+    ours = _run_ours(spec, example)
+    assert (theirs is None) == example.fails, "the example's `fails` flag disagrees with Keras"
+    assert (ours is None) == (theirs is None), f"Keras {'rejects' if theirs is None else 'accepts'} this"
+    if theirs is None or ours is None:
+        return
+    layer, ins, outs = ours
+    keras_shapes, keras_weights = theirs
+    assert [_keras_shape(t.shape) for t in outs] == keras_shapes
+    weights = layer.weights(ins)
+    assert [tuple(w.shape) for w in weights] == [tuple(w.shape) for w in keras_weights]
+    assert [w.trainable for w in weights] == [w.trainable for w in keras_weights]
+    macs = layer.macs(ins, outs)
+    flops = layer.flops(ins, outs)
+    if dims.is_int(macs) and dims.is_int(flops):
+        assert 0 <= 2 * macs <= flops or (macs == 0 and flops >= 0)
