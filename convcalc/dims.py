@@ -64,7 +64,7 @@ def normalize(e: Any) -> Dim:
         return int(e)
     if e.is_Symbol:
         return Sym(e.name)
-    return e  # type: ignore[no-any-return]
+    return e
 
 
 def is_int(d: Dim) -> bool:
@@ -174,9 +174,9 @@ def maximum(a: Dim, b: Dim) -> Dim:
 
 def free_symbols(d: Dim) -> frozenset[str]:
     """Names of the free symbols a dim depends on."""
-    if type(d) is int:
+    if isinstance(d, int):
         return frozenset()
-    if type(d) is Sym:
+    if isinstance(d, Sym):
         return frozenset((d.name,))
     return frozenset(s.name for s in d.free_symbols)
 
@@ -193,9 +193,9 @@ def identical(a: Dim, b: Dim) -> bool:
 
 def substitute(d: Dim, values: Mapping[str, Dim]) -> Dim:
     """d with the named symbols replaced."""
-    if type(d) is int:
+    if isinstance(d, int):
         return d
-    if type(d) is Sym:
+    if isinstance(d, Sym):
         return values.get(d.name, d)
     names = {s.name: s for s in d.free_symbols}
     subs = {names[k]: to_expr(v) for k, v in values.items() if k in names}

@@ -65,7 +65,7 @@ def _rule(
     return r
 
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 SYNTAX_ERROR = _rule(
     "CC001", "syntax-error", E,
@@ -122,7 +122,7 @@ INVALID_ARGUMENT = _rule(
     good="Conv2D(32, (3, 3), padding='same')",
 )
 UNKNOWN_VALUE = _rule(
-    "CC008", "unknown-value", I,
+    "CC008", "unknown-value", INFO,
     "A value convcalc cannot compute statically (data, an unknown library call).",
     "It becomes an unknown value; shapes that depend on it become symbols or unknown.",
     "Bind it on the command line (`--input-shape`, `--call`) for concrete results.",
@@ -207,7 +207,7 @@ TENSOR_TOO_LARGE = _rule(
     "Check the input shape and the layer arguments that produce this size.",
 )
 INPUT_SIZE_CONSTRAINT = _rule(
-    "CC107", "input-size-constraint", I,
+    "CC107", "input-size-constraint", INFO,
     "The model only works for some input sizes (e.g. multiples of 8).",
     "Merges of up- and down-sampled paths match only when each pooling divides evenly.",
     "Feed inputs of a size that satisfies the constraint, or pad/crop to one.",

@@ -24,7 +24,8 @@ def conv_output_length(
     valid: floor((L - ((k - 1) * d + 1)) / s) + 1; same and causal: floor((L - 1) / s) + 1.
     """
     if padding == "valid":
-        return dims.add(dims.floordiv(dims.sub(length, dilated_kernel(kernel, dilation)), stride), 1)
+        span = dims.sub(length, dilated_kernel(kernel, dilation))
+        return dims.add(dims.floordiv(span, stride), 1)
     return dims.add(dims.floordiv(dims.sub(length, 1), stride), 1)
 
 

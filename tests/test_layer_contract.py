@@ -7,6 +7,8 @@ Keras rejects must be rejected by convcalc too.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import pytest
 
@@ -36,13 +38,18 @@ def _keras_shape(shape: tuple[dims.Dim, ...]) -> list[int | None]:
     return [d if dims.is_int(d) else None for d in shape]
 
 
-def _run_keras(ex: Example, class_name: str) -> tuple[list[list[int | None]], list[Any]] | None:
-    cls = getattr(keras.layers, class_name)
+KerasResult = tuple[list[list[int | None]], list[Any]]
+
+
+def _run_keras(ex: Example, spec: type[LayerSpec]) -> KerasResult | None:
+    cls = getattr(keras.layers, spec.class_name)
     try:
         layer = cls(**dict(ex.config))
         inputs = [keras.Input(batch_shape=s) for s in ex.inputs]
         if not inputs:  # an InputLayer: its output exists without a call
             out = layer.output
+        elif len(spec.call_args) > 1:  # separate tensor arguments: layer(query, value)
+            out = layer(*inputs, **dict(ex.call))
         else:
             out = layer(inputs[0] if len(inputs) == 1 else inputs, **dict(ex.call))
     except (ValueError, TypeError):
@@ -72,10 +79,11 @@ def test_every_layer_kind_has_examples() -> None:
 @pytest.mark.oracle
 @pytest.mark.parametrize(("spec", "index", "example"), CASES)
 def test_layer_matches_keras(spec: type[LayerSpec], index: int, example: Example) -> None:
-    theirs = _run_keras(example, spec.class_name)
+    theirs = _run_keras(example, spec)
     ours = _run_ours(spec, example)
     assert (theirs is None) == example.fails, "the example's `fails` flag disagrees with Keras"
-    assert (ours is None) == (theirs is None), f"Keras {'rejects' if theirs is None else 'accepts'} this"
+    verdict = "rejects" if theirs is None else "accepts"
+    assert (ours is None) == (theirs is None), f"Keras {verdict} this example"
     if theirs is None or ours is None:
         return
     layer, ins, outs = ours

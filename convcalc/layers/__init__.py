@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from convcalc.layers import core  # noqa: F401  (each module registers its specs)
+from convcalc.layers import (  # noqa: F401  (each module registers its specs)
+    core,
+    reshaping,
+)
 from convcalc.layers.base import REGISTRY, LayerSpec
 
 

@@ -1,4 +1,4 @@
-"""Core layers: InputLayer, Dense, Flatten, Reshape."""
+"""Core layers: InputLayer and Dense."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ from convcalc.dims import Dim
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
     ConfigError,
-    InferContext,
     Example,
+    InferContext,
     LayerSpec,
-    ShapeError,
     option,
     register,
 )
 from convcalc.layers.common import activation_flops, elements, expect_min_rank, one_input
-from convcalc.rules import RESHAPE_MISMATCH
 from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
 
 GLOROT_UNIFORM = Initializer("GlorotUniform")
@@ -161,79 +159,3 @@ class Dense(LayerSpec):
     def summary(self) -> str:
         act = "" if self.activation == "linear" else f", {self.activation}"
         return f"{self.units}{act}"
-
-
-@register
-@dataclass(frozen=True, slots=True)
-class Flatten(LayerSpec):
-    """Collapse all non-batch dims into one."""
-
-    class_name = "Flatten"
-    family = "reshaping"
-    positional = ("data_format",)
-
-    data_format: str = option("channels_last", arg.data_format)
-
-    examples = (
-        Example({}, ((None, 4, 5, 3),)),
-        Example({"data_format": "channels_first"}, ((None, 3, 4),)),
-        Example({}, ((None, None, 3),)),
-    )
-
-    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
-        """(batch, d1, ..., dn) -> (batch, d1 * ... * dn)"""
-        x = one_input(inputs, self.class_name)
-        return (x.with_shape((x.batch, dims.prod(x.shape[1:]))),)
-
-
-@register
-@dataclass(frozen=True, slots=True)
-class Reshape(LayerSpec):
-    """Reshape the non-batch dims; one target dim may be -1."""
-
-    class_name = "Reshape"
-    family = "reshaping"
-    positional = ("target_shape",)
-    renamed = {"dims": "target_shape"}
-
-    target_shape: tuple[Dim, ...] = option(convert=arg.dim_tuple)
-
-    examples = (
-        Example({"target_shape": (6, 2)}, ((None, 3, 4),)),
-        Example({"target_shape": (-1, 4)}, ((None, 2, 6),)),
-        Example({"target_shape": (5, 5)}, ((None, 3, 4),), fails=True),
-        Example({"target_shape": (-1, 5)}, ((None, 3, 4),), fails=True),
-    )
-
-    def validate(self) -> None:
-        ints = [d for d in self.target_shape if dims.is_int(d)]
-        if any(d < -1 for d in ints):  # type: ignore[operator]
-            raise ConfigError(f"Reshape: invalid target_shape {self.target_shape}")
-        if ints.count(-1) > 1:
-            raise ConfigError("Reshape: at most one target dim can be -1")
-
-    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
-        """Target shape with -1 = input elements / product of the other target dims."""
-        x = one_input(inputs, self.class_name)
-        size = elements(x)
-        target = self.target_shape
-        known = dims.prod(d for d in target if d != -1)
-        desc = f"cannot reshape {format_shape(x.shape)} to {format_shape((x.batch, *target))}"
-        if -1 not in target:
-            ctx.require_equal(size, known, RESHAPE_MISMATCH,
-                              f"{desc}: {size} elements vs {known}")
-            return (x.with_shape((x.batch, *target)),)
-        if dims.is_int(size) and dims.is_int(known):
-            if known == 0 or size % known:  # type: ignore[operator]
-                raise ShapeError(
-                    RESHAPE_MISMATCH,
-                    f"{desc}: {size} elements are not divisible by {known}",
-                )
-            missing: Dim = size // known  # type: ignore[operator]
-        else:
-            missing = dims.normalize(dims.to_expr(size) / dims.to_expr(known))
-        out = tuple(missing if d == -1 else d for d in target)
-        return (x.with_shape((x.batch, *out)),)
-
-    def summary(self) -> str:
-        return format_shape(self.target_shape)
