@@ -118,12 +118,27 @@ def propagate(
     return analysis
 
 
+def declared_inputs(graph: LayerGraph) -> dict[TensorRef, TensorType | None]:
+    """The declared types of a model's inputs (None where they cannot be derived)."""
+    out: dict[TensorRef, TensorType | None] = {}
+    for ref in graph.inputs:
+        spec = graph.calls[ref.node].layer.spec
+        t = None
+        if spec is not None:
+            try:
+                t = spec.infer((), InferContext())[ref.index]
+            except (ShapeError, IndexError):
+                t = None
+        out[ref] = t
+    return out
+
+
 def _propagate_call(analysis: Analysis, call: LayerCall) -> None:
     layer = call.layer
     spec = layer.spec
     lres = analysis.layers[id(layer)]
     ins = tuple(analysis.tensor(r) for r in call.inputs)
-    n_out = spec.num_outputs() if spec is not None else 1
+    n_out = spec.num_outputs(call.kwargs) if spec is not None else 1
     res = CallResult(call, ins, (None,) * n_out)
     analysis.calls[call.id] = res
     lres.calls.append(res)
@@ -184,9 +199,10 @@ def _propagate_nested(
             f"got {len(ins)}",
             span=call.span, layer=call.layer.name))
         return
-    declared = propagate(inner_graph).input_types
+    declared = declared_inputs(inner_graph)
     overrides: dict[TensorRef, TensorType] = {}
-    for ref, want, got in zip(inner_graph.inputs, declared, ins, strict=True):
+    for ref, got in zip(inner_graph.inputs, ins, strict=True):
+        want = declared[ref]
         if want is not None and not _compatible(want, got):
             analysis.diagnostics.append(rules.INCOMPATIBLE_INPUT.diagnostic(
                 f"{call.layer.name}: input {format_shape(got.shape)} is incompatible with "

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from convcalc.layers import (  # noqa: F401  (each module registers its specs)
+    activations,
+    attention,
+    augmentation,
+    color_augmentation,
+    convolution,
     core,
+    embedding,
+    lambda_layer,
+    merging,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    regularization,
+    resampling,
     reshaping,
+    wrappers,
 )
 from convcalc.layers.base import REGISTRY, LayerSpec
 

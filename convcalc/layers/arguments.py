@@ -95,12 +95,20 @@ def padding_mode(v: Any, cls: type[LayerSpec] | None = None) -> str:
     return v.lower()
 
 
+_DATA_FORMATS = {
+    "channels_last": "channels_last", "channels_first": "channels_first",
+    "tf": "channels_last", "th": "channels_first", "default": "channels_last",
+}
+"""Keras 3 ``data_format`` values, and Keras 1 ``dim_ordering`` ones ('default' was 'tf')."""
+
+
 def data_format(v: Any, cls: type[LayerSpec] | None = None) -> str:
-    """'channels_last' (also for None, Keras' default) or 'channels_first'."""
+    """'channels_last' (also for None, Keras' default) or 'channels_first'; Keras 1
+    ``dim_ordering`` values 'tf' / 'th' are accepted (specs rename that argument)."""
     if v is None:
         return "channels_last"
-    if isinstance(v, str) and v.lower() in ("channels_last", "channels_first"):
-        return v.lower()
+    if isinstance(v, str) and v.lower() in _DATA_FORMATS:
+        return _DATA_FORMATS[v.lower()]
     raise ConfigError(f"data_format must be 'channels_last' or 'channels_first', got {v!r}")
 
 

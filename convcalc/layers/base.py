@@ -11,8 +11,9 @@ MACs and FLOPs are per sample (batch size 1).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar, dataclass_transform
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -101,20 +102,35 @@ class InferContext:
                 self.requirements.append(Requirement("positive", d, 1, NON_POSITIVE_DIM, message))
 
 
-_MISSING = dataclasses.MISSING
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+_MISSING: Any = _Missing()
+
+
+class Option:
+    """A declared layer argument: its name, default and converter."""
+
+    __slots__ = ("convert", "default", "name")
+
+    def __init__(self, default: Any = _MISSING, convert: Converter | None = None) -> None:
+        self.name = ""
+        self.default = default
+        self.convert = convert
+
+    @property
+    def required(self) -> bool:
+        return self.default is _MISSING
+
+    def __repr__(self) -> str:
+        return f"Option({self.name!r}, default={self.default!r})"
 
 
 def option(default: Any = _MISSING, convert: Converter | None = None) -> Any:
     """A layer argument: its default and the converter that validates raw values."""
-    meta = {"convert": convert} if convert is not None else {}
-    return dataclasses.field(default=default, metadata=meta)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Field:
-    name: str
-    convert: Converter | None
-    required: bool
+    return Option(default, convert)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -122,17 +138,28 @@ class Example:
     """A sample use of a layer kind, checked against real Keras by the contract test.
 
     ``inputs`` are batch shapes (None for the batch or an unknown dim); ``call`` holds
-    non-tensor call arguments. ``fails`` marks a case Keras rejects.
+    non-tensor call arguments. ``fails`` marks a case Keras rejects. ``arguments``, when
+    given, names the call argument each input binds to (the first one is passed
+    positionally; a name given several times collects a list, e.g. an RNN's
+    ``initial_state``); by default the inputs follow ``call_args``.
     """
 
     config: Mapping[str, Any]
     inputs: tuple[tuple[int | None, ...], ...]
     call: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     fails: bool = False
+    arguments: tuple[str, ...] = ()
 
 
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(option,))
 class LayerSpec:
-    """One Keras layer kind. Subclasses are frozen dataclasses of its arguments."""
+    """One Keras layer kind: subclasses declare its arguments as annotated fields.
+
+    A spec is an immutable record of those arguments, built with keyword arguments and
+    compared by value, like a frozen dataclass. (Its fields are collected once per class
+    by ``__init_subclass__`` rather than by ``dataclasses``, whose per-class code
+    generation would dominate start-up with a hundred layer kinds.)
+    """
 
     class_name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
@@ -145,23 +172,73 @@ class LayerSpec:
     """Names of the call arguments that carry tensors, in order."""
     examples: ClassVar[tuple[Example, ...]] = ()
     """Sample configs and input shapes for the registry-wide contract test."""
-    _fields_cache: ClassVar[tuple[_Field, ...] | None] = None
+    in_keras3: ClassVar[bool] = True
+    """False for Keras 1/2 layer kinds that Keras 3 no longer has (no oracle for them)."""
+    _fields: ClassVar[tuple[Option, ...]] = ()
+
+    # ------------------------------------------------------------------ the record
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields = {f.name: f for f in cls._fields}
+        for name, annotation in inspect.get_annotations(cls).items():
+            if str(annotation).startswith(("ClassVar", "typing.ClassVar")):
+                continue
+            value = cls.__dict__.get(name, _MISSING)
+            opt = value if isinstance(value, Option) else Option(value)
+            opt.name = name
+            fields[name] = opt
+            if name in cls.__dict__:
+                delattr(cls, name)  # instances hold every field; no class fallback
+        cls._fields = tuple(fields.values())
+
+    def __init__(self, **values: Any) -> None:
+        own = self.__dict__
+        for f in self._fields:
+            if f.name in values:
+                own[f.name] = values.pop(f.name)
+            elif f.default is _MISSING:
+                raise TypeError(f"{type(self).__name__}: missing argument {f.name!r}")
+            else:
+                own[f.name] = f.default
+        if values:
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(values)}")
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        """Normalise field values after construction (e.g. an int kernel to a tuple)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; use replace()")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(self.__dict__[f.name] for f in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{f.name}={self.__dict__[f.name]!r}" for f in self._fields)
+        return f"{type(self).__name__}({args})"
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with some arguments changed."""
+        values = {f.name: self.__dict__[f.name] for f in self._fields}
+        values.update(changes)
+        return type(self)(**values)
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def _spec_fields(cls) -> tuple[_Field, ...]:
-        cached = cls.__dict__.get("_fields_cache")
-        if cached is None:
-            cached = tuple(
-                _Field(
-                    f.name,
-                    f.metadata.get("convert"),
-                    f.default is _MISSING and f.default_factory is _MISSING,
-                )
-                for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-            )
-            cls._fields_cache = cached
-        return cached
+    def _spec_fields(cls) -> tuple[Option, ...]:
+        """The declared arguments, in declaration order (base classes first)."""
+        return cls._fields
 
     @classmethod
     def upgrade_config(cls, config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -200,9 +277,13 @@ class LayerSpec:
 
     @classmethod
     def bind_arguments(
-        cls, args: Sequence[Any], kwargs: Mapping[str, Any]
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None = None
     ) -> dict[str, Any]:
-        """Constructor call arguments as a config dict (positionals named)."""
+        """Constructor call arguments as a config dict (positionals named).
+
+        ``written_as`` is the class name used in the source (an alias such as the Keras 1
+        ``Convolution2D`` may select another positional order).
+        """
         if len(args) > len(cls.positional):
             raise ConfigError(
                 f"{cls.class_name} takes at most {len(cls.positional)} positional "
@@ -216,16 +297,18 @@ class LayerSpec:
         return config
 
     @classmethod
-    def from_call(cls, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Self:
+    def from_call(
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None = None
+    ) -> Self:
         """Build the spec from a constructor call as written in Python source."""
-        return cls.from_config(cls.bind_arguments(args, kwargs))
+        return cls.from_config(cls.bind_arguments(args, kwargs, written_as))
 
     def validate(self) -> None:
         """Reject argument combinations Keras rejects (raise ConfigError)."""
 
     # ------------------------------------------------------------------ behaviour
-    def num_outputs(self) -> int:
-        """How many tensors one call returns."""
+    def num_outputs(self, call_kwargs: Mapping[str, Any] | None = None) -> int:
+        """How many tensors one call returns (call arguments may change it)."""
         return 1
 
     def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:

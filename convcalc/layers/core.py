@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Self
 
 from convcalc import dims
@@ -39,7 +38,7 @@ def _input_dims(shape: Sequence[Any]) -> tuple[Dim, ...]:
     for i, d in enumerate(shape):
         if d is None:
             out.append(dims.BATCH if i == 0 else dims.Sym(names[i - 1]))
-        elif isinstance(d, dims.Sym) or (type(d) is not int and not isinstance(d, float)):
+        elif isinstance(d, dims.Sym) or type(d).__module__.startswith("sympy"):
             out.append(dims.normalize(d))
         else:
             out.append(arg.to_int(d))
@@ -47,7 +46,6 @@ def _input_dims(shape: Sequence[Any]) -> tuple[Dim, ...]:
 
 
 @register
-@dataclass(frozen=True, slots=True)
 class InputLayer(LayerSpec):
     """A model input: a tensor of the declared batch shape."""
 
@@ -98,7 +96,7 @@ class InputLayer(LayerSpec):
         except ConfigError as e:
             raise ConfigError(f"InputLayer: invalid batch_shape {list(raw)!r} ({e})",
                               "batch_shape") from None
-        return cls(shape, str(dtype))
+        return cls(batch_shape=shape, dtype=str(dtype))
 
     def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
         """The declared type."""
@@ -109,7 +107,6 @@ class InputLayer(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, slots=True)
 class Dense(LayerSpec):
     """A fully connected layer on the last axis (any input rank >= 2)."""
 
@@ -119,10 +116,10 @@ class Dense(LayerSpec):
     renamed = {"output_dim": "units", "init": "kernel_initializer", "bias": "use_bias"}
 
     units: Dim = option(convert=arg.positive_dim)
-    activation: str = option("linear", arg.activation)
-    use_bias: bool = option(True, arg.to_bool)
-    kernel_initializer: Initializer | None = option(GLOROT_UNIFORM, arg.initializer)
-    bias_initializer: Initializer | None = option(ZEROS, arg.initializer)
+    activation: str = option(default="linear", convert=arg.activation)
+    use_bias: bool = option(default=True, convert=arg.to_bool)
+    kernel_initializer: Initializer | None = option(default=GLOROT_UNIFORM, convert=arg.initializer)
+    bias_initializer: Initializer | None = option(default=ZEROS, convert=arg.initializer)
 
     examples = (
         Example({"units": 4}, ((None, 3),)),

@@ -6,9 +6,8 @@ MACs the sum of its calls'. Frontends build it; it has no config of its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from convcalc.layers.base import InferContext, LayerSpec, ShapeError
 from convcalc.rules import SHAPE_UNKNOWN
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
     from convcalc.graph import LayerGraph
 
 
-@dataclass(frozen=True, eq=False, slots=True)
 class ModelSpec(LayerSpec):
     """A nested model; its shape rule is propagation through its own graph."""
 
@@ -28,7 +26,7 @@ class ModelSpec(LayerSpec):
 
     graph: LayerGraph
 
-    def num_outputs(self) -> int:
+    def num_outputs(self, call_kwargs: Mapping[str, Any] | None = None) -> int:
         return len(self.graph.outputs)
 
     def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:

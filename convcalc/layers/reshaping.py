@@ -1,9 +1,9 @@
-"""Reshaping layers that only move elements around: Flatten, Reshape."""
+"""Reshaping layers that only move elements around: Flatten, Reshape, Permute,
+RepeatVector."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -17,13 +17,12 @@ from convcalc.layers.base import (
     option,
     register,
 )
-from convcalc.layers.common import elements, one_input
+from convcalc.layers.common import elements, expect_rank, one_input
 from convcalc.rules import RESHAPE_MISMATCH
 from convcalc.types import TensorType, format_shape
 
 
 @register
-@dataclass(frozen=True, slots=True)
 class Flatten(LayerSpec):
     """Collapse all non-batch dims into one."""
 
@@ -31,7 +30,7 @@ class Flatten(LayerSpec):
     family = "reshaping"
     positional = ("data_format",)
 
-    data_format: str = option("channels_last", arg.data_format)
+    data_format: str = option(default="channels_last", convert=arg.data_format)
 
     examples = (
         Example({}, ((None, 4, 5, 3),)),
@@ -46,7 +45,6 @@ class Flatten(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, slots=True)
 class Reshape(LayerSpec):
     """Reshape the non-batch dims; one target dim may be -1."""
 
@@ -96,3 +94,70 @@ class Reshape(LayerSpec):
 
     def summary(self) -> str:
         return format_shape(self.target_shape)
+
+
+def _permutation(v: object, cls: type[LayerSpec] | None = None) -> tuple[int, ...]:
+    """A permutation of 1..n (the non-batch axes, 1-based)."""
+    out = arg.axes(v)
+    if sorted(out) != list(range(1, len(out) + 1)):
+        raise ConfigError(
+            f"dims must be a permutation of 1..{len(out)} (the non-batch axes), got "
+            f"{list(out)}"
+        )
+    return out
+
+
+@register
+class Permute(LayerSpec):
+    """Reorder the non-batch axes: output axis i is input axis ``dims[i - 1]``."""
+
+    class_name = "Permute"
+    family = "reshaping"
+    positional = ("dims",)
+
+    dims: tuple[int, ...] = option(convert=_permutation)
+
+    examples = (
+        Example({"dims": (2, 1)}, ((None, 3, 4),)),
+        Example({"dims": (3, 1, 2)}, ((None, None, 4, 5),)),
+        Example({"dims": (1,)}, ((None, 7),)),
+        Example({"dims": (2, 1)}, ((None, 3, 4, 5),), fails=True),
+        Example({"dims": (1, 3)}, ((None, 3, 4),), fails=True),
+        Example({"dims": (0, 1)}, ((None, 3, 4),), fails=True),
+    )
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """(batch, d1, ..., dn) -> (batch, d[dims[0]], ..., d[dims[n-1]])"""
+        x = one_input(inputs, self.class_name)
+        expect_rank(x, len(self.dims) + 1, self.class_name)
+        return (x.with_shape((x.batch, *(x.shape[i] for i in self.dims))),)
+
+    def summary(self) -> str:
+        return format_shape(self.dims)
+
+
+@register
+class RepeatVector(LayerSpec):
+    """Repeat a (batch, features) input n times: (batch, n, features)."""
+
+    class_name = "RepeatVector"
+    family = "reshaping"
+    positional = ("n",)
+
+    n: Dim = option(convert=arg.positive_dim)
+
+    examples = (
+        Example({"n": 3}, ((None, 4),)),
+        Example({"n": 1}, ((None, None),)),
+        Example({"n": 3}, ((None, 4, 5),), fails=True),
+        Example({"n": 0}, ((None, 4),), fails=True),
+    )
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """(batch, d) -> (batch, n, d)"""
+        x = one_input(inputs, self.class_name)
+        expect_rank(x, 2, self.class_name)
+        return (x.with_shape((x.batch, self.n, x.shape[1])),)
+
+    def summary(self) -> str:
+        return str(self.n)

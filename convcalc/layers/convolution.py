@@ -1,0 +1,716 @@
+"""Convolution layers: Conv1D/2D/3D, their transposes, depthwise and separable convolutions.
+
+MACs per sample (bias adds not counted):
+conv = out_spatial * prod(k) * in_c / groups * filters;
+transpose = in_spatial * prod(k) * in_c * filters (every input pixel scatters a kernel);
+depthwise = out_spatial * prod(k) * in_c * depth_multiplier;
+separable = depthwise + out_spatial * in_c * depth_multiplier * filters.
+FLOPs = 2 * MACs + one per output element for the bias + the fused activation.
+
+Keras 1 and 2 forms are accepted: ``Convolution2D(32, 3, 3, border_mode='same')``
+(nb_filter, nb_row, nb_col), ``Convolution3D(8, 3, 3, 3)``, ``Convolution1D(16, 5,
+'he_normal')``, ``AtrousConvolution2D(..., atrous_rate=2)``, ``Deconvolution2D(..., output_shape)``
+(the output shape is dropped, as Keras 2 did), ``subsample``, ``init``, ``bias`` and
+``dim_ordering`` ('tf', 'th').
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from convcalc import dims, shapes
+from convcalc.dims import Dim
+from convcalc.layers import arguments as arg
+from convcalc.layers.base import (
+    ConfigError,
+    Example,
+    InferContext,
+    LayerSpec,
+    ShapeError,
+    option,
+    register,
+)
+from convcalc.layers.common import activation_flops, elements, expect_rank, one_input
+from convcalc.layers.core import GLOROT_UNIFORM, ZEROS
+from convcalc.layers.spatial import (
+    SpatialSpec,
+    expand_ints,
+    format_sizes,
+    is_int_value,
+    join_channels,
+    split_channels,
+)
+from convcalc.rules import INCOMPATIBLE_INPUT
+from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
+
+__all__ = [
+    "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose",
+    "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+    # re-exported for specs that still import them from here
+    "SpatialSpec", "format_sizes", "join_channels", "split_channels",
+]
+
+_KERAS3_WINDOW_ARGS = frozenset(
+    ("kernel_size", "strides", "padding", "data_format", "dilation_rate")
+)
+_PADDINGS = frozenset(("valid", "same", "causal"))
+_KERAS1_PREFIXES = ("Convolution", "AtrousConvolution", "SeparableConvolution", "Deconvolution")
+
+
+def _nonneg_ntuple(v: Any, cls: type[LayerSpec]) -> tuple[int, ...]:
+    """An int or a sequence of ``cls.rank`` ints >= 0."""
+    rank: int = cls.rank  # type: ignore[attr-defined]
+    if isinstance(v, (list, tuple)):
+        if len(v) != rank:
+            raise ConfigError(f"expected {rank} values, got {list(v)!r}")
+        return tuple(arg.non_negative_int(x) for x in v)
+    return (arg.non_negative_int(v),) * rank
+
+
+def _keras1_kernel_call(
+    rank: int, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
+) -> bool:
+    """``Convolution2D(32, 3, 3, ...)``: filters then one int per kernel axis.
+
+    Keras 3 reads a third int as strides (``Conv2D(64, 3, 2)`` is a stride-2 conv), but
+    under a Keras 1 class name (``Convolution2D``...) or with a Keras 1 keyword
+    (``border_mode=``...) three bare ints are the Keras 1 idiom. A Keras 3 keyword
+    (``padding=``...) or a padding mode where Keras 1 has ``init`` keeps the Keras 3
+    reading.
+    """
+    keras1_name = written_as is not None and written_as.startswith(_KERAS1_PREFIXES)
+    if not (keras1_name or any(k in kwargs for k in _K1_RENAMED)):
+        return False
+    if len(args) < rank + 1 or not all(is_int_value(a) for a in args[1:rank + 1]):
+        return False
+    if any(k in kwargs for k in _KERAS3_WINDOW_ARGS):
+        return False
+    nxt = args[rank + 1] if len(args) > rank + 1 else None
+    return not (isinstance(nxt, str) and nxt.lower() in _PADDINGS)
+
+
+# ---------------------------------------------------------------------------- bases
+class _Windowed(SpatialSpec):
+    """Arguments and rules shared by every convolution kind."""
+
+    family = "convolution"
+    allows_causal: ClassVar[bool] = False
+    allows_strided_dilation: ClassVar[bool] = True
+
+    kernel_size: tuple[int, ...] = option(convert=arg.ntuple)
+    strides: tuple[int, ...] = option(default=1, convert=arg.ntuple)
+    padding: str = option(default="valid", convert=arg.padding_mode)
+    data_format: str = option(default="channels_last", convert=arg.data_format)
+    dilation_rate: tuple[int, ...] = option(default=1, convert=arg.ntuple)
+    activation: str = option(default="linear", convert=arg.activation)
+    use_bias: bool = option(default=True, convert=arg.to_bool)
+    bias_initializer: Initializer | None = option(default=ZEROS, convert=arg.initializer)
+
+    def __post_init__(self) -> None:
+        expand_ints(self, "kernel_size", "strides", "dilation_rate")
+
+    def validate(self) -> None:
+        if self.padding == "causal" and not self.allows_causal:
+            raise ConfigError(
+                f"{self.class_name}: padding must be 'valid' or 'same', got 'causal'", "padding")
+        if (not self.allows_strided_dilation and max(self.strides) > 1
+                and max(self.dilation_rate) > 1):
+            raise ConfigError(
+                f"{self.class_name}: strides > 1 cannot be combined with dilation_rate > 1 "
+                f"(strides={self.strides}, dilation_rate={self.dilation_rate})", "strides")
+
+    def _input(self, inputs: Sequence[TensorType]) -> tuple[TensorType, tuple[Dim, ...], Dim]:
+        x = one_input(inputs, self.class_name)
+        expect_rank(x, self.rank + 2, self.class_name)
+        spatial, channels = split_channels(x, self.data_format)
+        return x, spatial, channels
+
+    def _window_output(
+        self, x: TensorType, spatial: Sequence[Dim], ctx: InferContext
+    ) -> tuple[Dim, ...]:
+        """Output spatial dims of a (non-transposed) convolution window."""
+        out = tuple(
+            shapes.conv_output_length(n, k, s, self.padding, d)
+            for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate,
+                                  strict=True)
+        )
+        if self.padding == "valid":
+            ctx.require_positive(
+                out,
+                f"{self.class_name}: a {format_sizes(self.kernel_size)} kernel"
+                f"{self._dilation_note()} does not fit the input {format_shape(x.shape)} "
+                f"with padding='valid' (output {format_shape(out)})",
+            )
+        return out
+
+    def _dilation_note(self) -> str:
+        if max(self.dilation_rate) == 1:
+            return ""
+        return f" with dilation {format_sizes(self.dilation_rate)}"
+
+    def _bias_and_activation(self, out: TensorType) -> Dim:
+        n = elements(out)
+        return dims.add(n if self.use_bias else 0, activation_flops(self.activation, n))
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """2 * MACs + output elements for the bias + activation cost"""
+        return dims.add(dims.mul(2, self.macs(inputs, outputs)),
+                        self._bias_and_activation(outputs[0]))
+
+    def _summary(self, head: Sequence[str]) -> str:
+        parts = [*head, format_sizes(self.kernel_size)]
+        if max(self.strides) > 1:
+            parts.append(f"s{format_sizes(self.strides)}")
+        if max(self.dilation_rate) > 1:
+            parts.append(f"d{format_sizes(self.dilation_rate)}")
+        if self.padding != "valid":
+            parts.append(self.padding)
+        if self.activation != "linear":
+            parts.append(self.activation)
+        return ", ".join(parts)
+
+
+class _Conv(_Windowed):
+    """A convolution: kernel (k..., in/groups, filters), bias (filters,)."""
+
+    allows_strided_dilation = False
+
+    filters: Dim = option(convert=arg.positive_dim)
+    groups: int = option(default=1, convert=arg.positive_int)
+    kernel_initializer: Initializer | None = option(default=GLOROT_UNIFORM, convert=arg.initializer)
+
+    def validate(self) -> None:
+        _Windowed.validate(self)
+        if is_int_value(self.filters) and self.filters % self.groups:  # type: ignore[operator]
+            raise ConfigError(
+                f"{self.class_name}: filters={self.filters} is not divisible by "
+                f"groups={self.groups}", "groups")
+
+    def _group_channels(self, channels: Dim, x: TensorType, ctx: InferContext) -> Dim:
+        if self.groups == 1:
+            return channels
+        message = (f"{self.class_name}: the {channels} input channels of "
+                   f"{format_shape(x.shape)} are not divisible by groups={self.groups}")
+        if is_int_value(channels):
+            if channels % self.groups:  # type: ignore[operator]
+                raise ShapeError(INCOMPATIBLE_INPUT, message)
+            return channels // self.groups  # type: ignore[operator]
+        per_group = dims.floordiv(channels, self.groups)
+        ctx.require_equal(dims.mul(per_group, self.groups), channels, INCOMPATIBLE_INPUT,
+                          message)
+        return per_group
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """valid: floor((L - (k-1)*d - 1) / s) + 1; same/causal: ceil(L / s); channels = filters"""
+        x, spatial, channels = self._input(inputs)
+        self._group_channels(channels, x, ctx)
+        out = self._window_output(x, spatial, ctx)
+        return (x.with_shape(join_channels(x.batch, out, self.filters, self.data_format)),)
+
+    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
+        x = inputs[0]
+        _, channels = split_channels(x, self.data_format)
+        per_group = self._group_channels(channels, x, InferContext())
+        kernel = WeightSpec("kernel", (*self.kernel_size, per_group, self.filters),
+                            initializer=self.kernel_initializer)
+        if not self.use_bias:
+            return (kernel,)
+        return kernel, WeightSpec("bias", (self.filters,), initializer=self.bias_initializer)
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """out_spatial * prod(k) * in_c / groups * filters"""
+        out_spatial, _ = split_channels(outputs[0], self.data_format)
+        return dims.mul(dims.prod(out_spatial), self.weights(inputs)[0].size)
+
+    def summary(self) -> str:
+        head = [str(self.filters)]
+        text = self._summary(head)
+        return text if self.groups == 1 else f"{text}, g{self.groups}"
+
+
+class _ConvTranspose(_Windowed):
+    """A transposed convolution: kernel (k..., filters, in), bias (filters,)."""
+
+    allows_strided_dilation = False
+
+    filters: Dim = option(convert=arg.positive_dim)
+    output_padding: tuple[int, ...] | None = option(
+        default=None, convert=arg.optional(_nonneg_ntuple))
+    kernel_initializer: Initializer | None = option(default=GLOROT_UNIFORM, convert=arg.initializer)
+
+    def validate(self) -> None:
+        _Windowed.validate(self)
+        if self.output_padding is not None and any(
+            p >= s for p, s in zip(self.output_padding, self.strides, strict=True)
+        ):
+            raise ConfigError(
+                f"{self.class_name}: output_padding={self.output_padding} must be smaller "
+                f"than strides={self.strides} on every axis", "output_padding")
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """k' = (k-1)*d + 1; valid: (L-1)*s + max(k', s) (or + k' + output_padding);
+        same: L*s (or (L-1)*s + k' % 2 + output_padding)"""
+        x, spatial, _ = self._input(inputs)
+        pads = self.output_padding or (None,) * self.rank
+        out = tuple(
+            shapes.conv_transpose_output_length(n, k, s, self.padding, p, d)
+            for n, k, s, p, d in zip(spatial, self.kernel_size, self.strides, pads,
+                                     self.dilation_rate, strict=True)
+        )
+        ctx.require_positive(
+            out,
+            f"{self.class_name}: output {format_shape(out)} of input {format_shape(x.shape)} "
+            f"has an empty axis (padding='same' with an even kernel and "
+            f"output_padding={self.output_padding})",
+        )
+        return (x.with_shape(join_channels(x.batch, out, self.filters, self.data_format)),)
+
+    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
+        _, channels = split_channels(inputs[0], self.data_format)
+        kernel = WeightSpec("kernel", (*self.kernel_size, self.filters, channels),
+                            initializer=self.kernel_initializer)
+        if not self.use_bias:
+            return (kernel,)
+        return kernel, WeightSpec("bias", (self.filters,), initializer=self.bias_initializer)
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """in_spatial * prod(k) * in_c * filters"""
+        in_spatial, _ = split_channels(inputs[0], self.data_format)
+        return dims.mul(dims.prod(in_spatial), self.weights(inputs)[0].size)
+
+    def summary(self) -> str:
+        text = self._summary([str(self.filters)])
+        if self.output_padding is not None:
+            text += f", op{format_sizes(self.output_padding)}"
+        return text
+
+
+class _DepthwiseConv(_Windowed):
+    """A depthwise convolution: kernel (k..., in, depth_multiplier), bias (in * dm,)."""
+
+    depth_multiplier: int = option(default=1, convert=arg.positive_int)
+    depthwise_initializer: Initializer | None = option(
+        default=GLOROT_UNIFORM, convert=arg.initializer)
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """spatial as Conv; channels = in_c * depth_multiplier"""
+        x, spatial, channels = self._input(inputs)
+        out = self._window_output(x, spatial, ctx)
+        width = dims.mul(channels, self.depth_multiplier)
+        return (x.with_shape(join_channels(x.batch, out, width, self.data_format)),)
+
+    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
+        _, channels = split_channels(inputs[0], self.data_format)
+        kernel = WeightSpec("kernel", (*self.kernel_size, channels, self.depth_multiplier),
+                            initializer=self.depthwise_initializer)
+        if not self.use_bias:
+            return (kernel,)
+        width = dims.mul(channels, self.depth_multiplier)
+        return kernel, WeightSpec("bias", (width,), initializer=self.bias_initializer)
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """out_spatial * prod(k) * in_c * depth_multiplier"""
+        out_spatial, _ = split_channels(outputs[0], self.data_format)
+        return dims.mul(dims.prod(out_spatial), self.weights(inputs)[0].size)
+
+    def summary(self) -> str:
+        text = self._summary([])
+        return text if self.depth_multiplier == 1 else f"{text}, x{self.depth_multiplier}"
+
+
+class _SeparableConv(_Windowed):
+    """Depthwise then pointwise: depthwise_kernel (k..., in, dm), pointwise_kernel
+    (1..., in * dm, filters), bias (filters,)."""
+
+    filters: Dim = option(convert=arg.positive_dim)
+    depth_multiplier: int = option(default=1, convert=arg.positive_int)
+    depthwise_initializer: Initializer | None = option(
+        default=GLOROT_UNIFORM, convert=arg.initializer)
+    pointwise_initializer: Initializer | None = option(
+        default=GLOROT_UNIFORM, convert=arg.initializer)
+
+    @classmethod
+    def upgrade_config(cls, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        cfg = dict(super().upgrade_config(config))
+        if "init" in cfg:  # Keras 1 used one initializer for both kernels
+            init = cfg.pop("init")
+            cfg.setdefault("depthwise_initializer", init)
+            cfg.setdefault("pointwise_initializer", init)
+        return cfg
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """spatial as Conv; channels = filters"""
+        x, spatial, _ = self._input(inputs)
+        out = self._window_output(x, spatial, ctx)
+        return (x.with_shape(join_channels(x.batch, out, self.filters, self.data_format)),)
+
+    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
+        _, channels = split_channels(inputs[0], self.data_format)
+        width = dims.mul(channels, self.depth_multiplier)
+        out = (
+            WeightSpec("depthwise_kernel", (*self.kernel_size, channels, self.depth_multiplier),
+                       initializer=self.depthwise_initializer),
+            WeightSpec("pointwise_kernel", (*(1,) * self.rank, width, self.filters),
+                       initializer=self.pointwise_initializer),
+        )
+        if not self.use_bias:
+            return out
+        return (*out, WeightSpec("bias", (self.filters,), initializer=self.bias_initializer))
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """out_spatial * (prod(k) * in_c * dm + in_c * dm * filters)"""
+        out_spatial, _ = split_channels(outputs[0], self.data_format)
+        depthwise, pointwise = self.weights(inputs)[:2]
+        return dims.mul(dims.prod(out_spatial), dims.add(depthwise.size, pointwise.size))
+
+    def summary(self) -> str:
+        text = self._summary([str(self.filters)])
+        return text if self.depth_multiplier == 1 else f"{text}, x{self.depth_multiplier}"
+
+
+# ------------------------------------------------------------------ positional orders
+_CONV_TAIL = ("activation", "use_bias", "kernel_initializer", "bias_initializer",
+              "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+              "kernel_constraint", "bias_constraint")
+_CONV_POSITIONAL = ("filters", "kernel_size", "strides", "padding", "data_format",
+                    "dilation_rate", "groups", *_CONV_TAIL)
+_K1_TAIL = ("W_regularizer", "b_regularizer", "activity_regularizer", "W_constraint",
+            "b_constraint", "bias")
+_K1_RENAMED = {
+    "nb_filter": "filters", "border_mode": "padding", "subsample": "strides",
+    "subsample_length": "strides", "filter_length": "kernel_size", "init": "kernel_initializer",
+    "bias": "use_bias", "dim_ordering": "data_format", "atrous_rate": "dilation_rate",
+}
+_K1_SEPARABLE_RENAMED = {k: v for k, v in _K1_RENAMED.items() if k != "init"}
+_TRANSPOSE_POSITIONAL = ("filters", "kernel_size", "strides", "padding", "output_padding",
+                         "data_format", "dilation_rate", *_CONV_TAIL)
+_DEPTHWISE_POSITIONAL = ("kernel_size", "strides", "padding", "depth_multiplier", "data_format",
+                         "dilation_rate", "activation", "use_bias", "depthwise_initializer",
+                         "bias_initializer")
+_SEPARABLE_POSITIONAL = ("filters", "kernel_size", "strides", "padding", "data_format",
+                         "dilation_rate", "depth_multiplier", "activation", "use_bias",
+                         "depthwise_initializer", "pointwise_initializer", "bias_initializer")
+
+
+# ---------------------------------------------------------------------- convolutions
+@register
+class Conv1D(_Conv):
+    """1-D convolution over (batch, steps, channels); padding may be 'causal'."""
+
+    class_name = "Conv1D"
+    aliases = ("Convolution1D", "AtrousConvolution1D")
+    rank = 1
+    allows_causal = True
+    positional = _CONV_POSITIONAL
+    renamed = _K1_RENAMED
+    keras1_positional = ("nb_filter", "filter_length", "init", "activation", "weights",
+                         "border_mode", "subsample_length", *_K1_TAIL)
+
+    examples = (
+        Example({"filters": 4, "kernel_size": 3}, ((None, 10, 3),)),
+        Example({"filters": 4, "kernel_size": 3, "padding": "same", "strides": 2},
+                ((None, 9, 3),)),
+        Example({"filters": 4, "kernel_size": 3, "padding": "causal", "dilation_rate": 2},
+                ((None, 7, 3),)),
+        Example({"filters": 4, "kernel_size": 4, "padding": "causal", "strides": 3},
+                ((None, 10, 2),)),
+        Example({"filters": 6, "kernel_size": 2, "groups": 3, "use_bias": False},
+                ((None, 8, 9),)),
+        Example({"filters": 5, "kernel_size": 3, "strides": 2, "data_format": "channels_first",
+                 "activation": "relu"}, ((None, 2, 11),)),
+        Example({"filters": 4, "kernel_size": 5, "dilation_rate": 2}, ((None, None, 3),)),
+        Example({"filters": 4, "kernel_size": 5}, ((None, 4, 3),), fails=True),
+        Example({"filters": 4, "kernel_size": 3, "dilation_rate": 2}, ((None, 4, 3),),
+                fails=True),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+                ((None, 10, 3),), fails=True),
+        Example({"filters": 5, "kernel_size": 3, "groups": 2}, ((None, 10, 4),), fails=True),
+        Example({"filters": 4, "kernel_size": 3, "groups": 2}, ((None, 10, 3),), fails=True),
+        Example({"filters": 4, "kernel_size": 3}, ((None, 10, 10, 3),), fails=True),
+    )
+
+    @classmethod
+    def is_keras1_call(
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
+    ) -> bool:
+        """``Convolution1D(16, 5, 'he_normal')``: the third argument is Keras 1's init."""
+        return len(args) >= 3 and isinstance(args[2], str)
+
+
+@register
+class Conv2D(_Conv):
+    """2-D convolution over (batch, rows, cols, channels)."""
+
+    class_name = "Conv2D"
+    aliases = ("Convolution2D", "AtrousConvolution2D")
+    rank = 2
+    positional = _CONV_POSITIONAL
+    renamed = _K1_RENAMED
+    keras1_positional = ("nb_filter", "nb_row", "nb_col", "init", "activation", "weights",
+                         "border_mode", "subsample", "dim_ordering", *_K1_TAIL)
+    kernel_parts = ("nb_row", "nb_col")
+
+    examples = (
+        Example({"filters": 8, "kernel_size": 3}, ((None, 7, 6, 3),)),
+        Example({"filters": 8, "kernel_size": (3, 2), "strides": (2, 1), "padding": "same"},
+                ((None, 7, 6, 3),)),
+        Example({"filters": 8, "kernel_size": 3, "strides": 2}, ((None, 8, 9, 3),)),
+        Example({"filters": 4, "kernel_size": 3, "dilation_rate": (2, 3), "padding": "same"},
+                ((None, 9, 9, 2),)),
+        Example({"filters": 4, "kernel_size": 3, "dilation_rate": 2}, ((None, 9, 10, 2),)),
+        Example({"filters": 6, "kernel_size": 3, "groups": 2, "activation": "relu"},
+                ((None, 6, 6, 4),)),
+        Example({"filters": 8, "kernel_size": 5, "strides": 3, "data_format": "channels_first"},
+                ((None, 3, 17, 16),)),
+        Example({"filters": 8, "kernel_size": 3, "padding": "same", "strides": 2,
+                 "data_format": "channels_first", "use_bias": False}, ((None, 3, None, 5),)),
+        Example({"filters": 8, "kernel_size": 3, "strides": 2}, ((None, None, None, 3),)),
+        Example({"filters": 8, "kernel_size": 3}, ((None, 2, 6, 3),), fails=True),
+        Example({"filters": 8, "kernel_size": 3, "padding": "causal"}, ((None, 6, 6, 3),),
+                fails=True),
+        Example({"filters": 8, "kernel_size": 3, "groups": 3}, ((None, 6, 6, 3),), fails=True),
+        Example({"filters": 6, "kernel_size": 3, "groups": 4}, ((None, 6, 6, 8),), fails=True),
+        Example({"filters": 8, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+                ((None, 9, 9, 3),), fails=True),
+        Example({"filters": 8, "kernel_size": (3, 3, 3)}, ((None, 6, 6, 3),), fails=True),
+        Example({"filters": 8, "kernel_size": 0}, ((None, 6, 6, 3),), fails=True),
+        Example({"filters": 0, "kernel_size": 3}, ((None, 6, 6, 3),), fails=True),
+        Example({"filters": 8, "kernel_size": 3}, ((None, 6, 3),), fails=True),
+    )
+
+    @classmethod
+    def is_keras1_call(
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
+    ) -> bool:
+        return _keras1_kernel_call(2, args, kwargs, written_as)
+
+
+@register
+class Conv3D(_Conv):
+    """3-D convolution over (batch, d1, d2, d3, channels)."""
+
+    class_name = "Conv3D"
+    aliases = ("Convolution3D",)
+    rank = 3
+    positional = _CONV_POSITIONAL
+    renamed = _K1_RENAMED
+    keras1_positional = ("nb_filter", "kernel_dim1", "kernel_dim2", "kernel_dim3", "init",
+                         "activation", "weights", "border_mode", "subsample", "dim_ordering",
+                         *_K1_TAIL)
+    kernel_parts = ("kernel_dim1", "kernel_dim2", "kernel_dim3")
+
+    examples = (
+        Example({"filters": 4, "kernel_size": 3}, ((None, 5, 6, 7, 2),)),
+        Example({"filters": 4, "kernel_size": (1, 3, 2), "strides": (1, 2, 2),
+                 "padding": "same"}, ((None, 5, 6, 7, 2),)),
+        Example({"filters": 4, "kernel_size": 2, "dilation_rate": 2, "groups": 2},
+                ((None, 6, 5, 7, 4),)),
+        Example({"filters": 3, "kernel_size": 3, "strides": 2, "data_format": "channels_first"},
+                ((None, 2, 7, 8, 9),)),
+        Example({"filters": 3, "kernel_size": 2}, ((None, None, 4, None, 2),)),
+        Example({"filters": 3, "kernel_size": 3}, ((None, 5, 2, 5, 2),), fails=True),
+        Example({"filters": 3, "kernel_size": 3}, ((None, 5, 5, 2),), fails=True),
+    )
+
+    @classmethod
+    def is_keras1_call(
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
+    ) -> bool:
+        return _keras1_kernel_call(3, args, kwargs, written_as)
+
+
+# ------------------------------------------------------------------------ transposes
+@register
+class Conv1DTranspose(_ConvTranspose):
+    """1-D transposed convolution (up-sampling by the stride)."""
+
+    class_name = "Conv1DTranspose"
+    aliases = ("Convolution1DTranspose",)
+    rank = 1
+    positional = _TRANSPOSE_POSITIONAL
+    renamed = _K1_RENAMED
+
+    examples = (
+        Example({"filters": 4, "kernel_size": 3}, ((None, 5, 2),)),
+        Example({"filters": 4, "kernel_size": 2, "strides": 3}, ((None, 5, 2),)),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
+                ((None, 5, 2),)),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
+                 "output_padding": 0}, ((None, 5, 2),)),
+        Example({"filters": 4, "kernel_size": 4, "strides": 3, "output_padding": 2,
+                 "data_format": "channels_first"}, ((None, 2, 5),)),
+        Example({"filters": 4, "kernel_size": 3, "dilation_rate": 2}, ((None, None, 2),)),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 2},
+                ((None, 5, 2),), fails=True),
+        Example({"filters": 4, "kernel_size": 3, "padding": "causal"}, ((None, 5, 2),),
+                fails=True),
+    )
+
+
+@register
+class Conv2DTranspose(_ConvTranspose):
+    """2-D transposed convolution (up-sampling by the stride)."""
+
+    class_name = "Conv2DTranspose"
+    aliases = ("Convolution2DTranspose", "Deconvolution2D")
+    rank = 2
+    positional = _TRANSPOSE_POSITIONAL
+    renamed = _K1_RENAMED
+    keras1_positional = ("nb_filter", "nb_row", "nb_col", "output_shape", "init", "activation",
+                         "weights", "border_mode", "subsample", "dim_ordering", *_K1_TAIL)
+    kernel_parts = ("nb_row", "nb_col")
+
+    examples = (
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
+                ((None, 7, 7, 3),)),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
+                 "output_padding": 0}, ((None, 7, 7, 3),)),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
+                 "output_padding": 1}, ((None, 7, 6, 3),)),
+        Example({"filters": 4, "kernel_size": 4, "strides": 2, "padding": "same",
+                 "output_padding": (0, 1)}, ((None, 7, 6, 3),)),
+        Example({"filters": 4, "kernel_size": 2, "strides": (3, 2)}, ((None, 5, 4, 3),)),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 1,
+                 "use_bias": False}, ((None, 5, 4, 3),)),
+        Example({"filters": 4, "kernel_size": (3, 2), "dilation_rate": 2, "padding": "same"},
+                ((None, 5, 4, 3),)),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2,
+                 "data_format": "channels_first"}, ((None, 3, 5, None),)),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 2},
+                ((None, 5, 5, 3),), fails=True),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+                ((None, 5, 5, 3),), fails=True),
+        Example({"filters": 4, "kernel_size": 3}, ((None, 5, 3),), fails=True),
+    )
+
+    @classmethod
+    def is_keras1_call(
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
+    ) -> bool:
+        return _keras1_kernel_call(2, args, kwargs, written_as)
+
+
+@register
+class Conv3DTranspose(_ConvTranspose):
+    """3-D transposed convolution (up-sampling by the stride)."""
+
+    class_name = "Conv3DTranspose"
+    aliases = ("Convolution3DTranspose", "Deconvolution3D")
+    rank = 3
+    positional = ("filters", "kernel_size", "strides", "padding", "data_format",
+                  "output_padding", "dilation_rate", *_CONV_TAIL)
+    renamed = _K1_RENAMED
+
+    examples = (
+        Example({"filters": 2, "kernel_size": 3, "strides": 2}, ((None, 3, 4, 5, 2),)),
+        Example({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same",
+                 "output_padding": (0, 1, 0)}, ((None, 3, 4, 5, 2),)),
+        Example({"filters": 2, "kernel_size": (2, 1, 3), "data_format": "channels_first"},
+                ((None, 3, 4, None, 5),)),
+        Example({"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 3},
+                ((None, 3, 4, 5, 2),), fails=True),
+    )
+
+
+# ------------------------------------------------------------------------ depthwise
+@register
+class DepthwiseConv1D(_DepthwiseConv):
+    """1-D depthwise convolution: each channel convolved with depth_multiplier kernels."""
+
+    class_name = "DepthwiseConv1D"
+    rank = 1
+    positional = _DEPTHWISE_POSITIONAL
+    renamed = _K1_RENAMED
+
+    examples = (
+        Example({"kernel_size": 3}, ((None, 9, 4),)),
+        Example({"kernel_size": 3, "depth_multiplier": 2, "strides": 2, "padding": "same"},
+                ((None, 9, 4),)),
+        Example({"kernel_size": 2, "dilation_rate": 3, "data_format": "channels_first",
+                 "use_bias": False}, ((None, 4, 10),)),
+        Example({"kernel_size": 3, "strides": 2, "dilation_rate": 2}, ((None, None, 3),)),
+        Example({"kernel_size": 3, "padding": "causal"}, ((None, 9, 4),), fails=True),
+        Example({"kernel_size": 5}, ((None, 4, 4),), fails=True),
+    )
+
+
+@register
+class DepthwiseConv2D(_DepthwiseConv):
+    """2-D depthwise convolution: each channel convolved with depth_multiplier kernels."""
+
+    class_name = "DepthwiseConv2D"
+    rank = 2
+    positional = _DEPTHWISE_POSITIONAL
+    renamed = _K1_RENAMED
+
+    examples = (
+        Example({"kernel_size": 3}, ((None, 7, 8, 4),)),
+        Example({"kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 3},
+                ((None, 7, 8, 4),)),
+        Example({"kernel_size": (3, 1), "dilation_rate": 2, "activation": "relu6"},
+                ((None, 7, 8, 4),)),
+        Example({"kernel_size": 3, "strides": 2, "dilation_rate": 2}, ((None, 9, 9, 2),)),
+        Example({"kernel_size": 3, "data_format": "channels_first", "use_bias": False},
+                ((None, 2, 5, None),)),
+        Example({"kernel_size": 3, "depth_multiplier": 0}, ((None, 7, 8, 4),), fails=True),
+        Example({"kernel_size": 4}, ((None, 3, 8, 4),), fails=True),
+    )
+
+
+# ------------------------------------------------------------------------ separable
+@register
+class SeparableConv1D(_SeparableConv):
+    """1-D depthwise-separable convolution."""
+
+    class_name = "SeparableConv1D"
+    aliases = ("SeparableConvolution1D",)
+    rank = 1
+    positional = _SEPARABLE_POSITIONAL
+    renamed = _K1_SEPARABLE_RENAMED
+
+    examples = (
+        Example({"filters": 6, "kernel_size": 3}, ((None, 9, 4),)),
+        Example({"filters": 6, "kernel_size": 3, "depth_multiplier": 2, "strides": 2,
+                 "padding": "same"}, ((None, 9, 4),)),
+        Example({"filters": 6, "kernel_size": 2, "dilation_rate": 2,
+                 "data_format": "channels_first", "use_bias": False}, ((None, 4, None),)),
+        Example({"filters": 6, "kernel_size": 3, "padding": "causal"}, ((None, 9, 4),),
+                fails=True),
+        Example({"filters": 6, "kernel_size": 5}, ((None, 3, 4),), fails=True),
+    )
+
+
+@register
+class SeparableConv2D(_SeparableConv):
+    """2-D depthwise-separable convolution."""
+
+    class_name = "SeparableConv2D"
+    aliases = ("SeparableConvolution2D",)
+    rank = 2
+    positional = _SEPARABLE_POSITIONAL
+    renamed = _K1_SEPARABLE_RENAMED
+    keras1_positional = ("nb_filter", "nb_row", "nb_col", "init", "activation", "weights",
+                         "border_mode", "subsample", "depth_multiplier", "dim_ordering",
+                         "depthwise_regularizer", "pointwise_regularizer", "b_regularizer",
+                         "activity_regularizer", "depthwise_constraint",
+                         "pointwise_constraint", "b_constraint", "bias")
+    kernel_parts = ("nb_row", "nb_col")
+
+    examples = (
+        Example({"filters": 8, "kernel_size": 3}, ((None, 7, 8, 4),)),
+        Example({"filters": 8, "kernel_size": 3, "strides": 2, "padding": "same",
+                 "depth_multiplier": 2}, ((None, 7, 8, 4),)),
+        Example({"filters": 8, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+                ((None, 11, 9, 3),)),
+        Example({"filters": 8, "kernel_size": (1, 3), "data_format": "channels_first",
+                 "use_bias": False}, ((None, 3, None, 6),)),
+        Example({"filters": 8, "kernel_size": 3}, ((None, 2, 8, 4),), fails=True),
+        Example({"filters": 0, "kernel_size": 3}, ((None, 7, 8, 4),), fails=True),
+    )
+
+    @classmethod
+    def is_keras1_call(
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
+    ) -> bool:
+        return _keras1_kernel_call(2, args, kwargs, written_as)

@@ -1,0 +1,287 @@
+"""Preprocessing layers: Rescaling, Normalization, Resizing, CenterCrop.
+
+The random image augmentations (RandomFlip, RandomCrop, ...) are in
+:mod:`convcalc.layers.augmentation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from convcalc import dims
+from convcalc.dims import Dim
+from convcalc.layers import arguments as arg
+from convcalc.layers.base import (
+    ConfigError,
+    Example,
+    InferContext,
+    LayerSpec,
+    ShapeError,
+    option,
+    register,
+)
+from convcalc.layers.common import elements, one_input
+from convcalc.layers.normalization import checked_axes
+from convcalc.rules import INCOMPATIBLE_INPUT, WRONG_RANK
+from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
+
+
+def images(inputs: Sequence[TensorType], class_name: str) -> TensorType:
+    """The single input of an image layer: a 4-D batch of images (CC103 otherwise).
+
+    Keras takes a 3-D tensor for one unbatched image, which in a model means the batch
+    axis is read as the image height; any other rank fails when the layer runs.
+    """
+    x = one_input(inputs, class_name)
+    if x.rank != 4:
+        raise ShapeError(
+            WRONG_RANK,
+            f"{class_name} expects a 4-D batch of images, got {x.rank}-D "
+            f"{format_shape(x.shape)}",
+            "Give the images a channel axis (e.g. Reshape((h, w, 1))); a 3-D tensor "
+            "would be taken for one image whose height is the batch.",
+        )
+    return x
+
+
+def with_image_size(x: TensorType, height: Dim, width: Dim, data_format: str) -> TensorType:
+    """``x`` with its height and width axes set."""
+    shape = list(x.shape)
+    h = 1 if data_format == "channels_last" else 2
+    shape[h], shape[h + 1] = height, width
+    return x.with_shape(tuple(shape))
+
+
+def _constant(v: Any, cls: type[LayerSpec] | None = None) -> Any:
+    """A number or a nested sequence of numbers (lists become tuples)."""
+    if isinstance(v, (list, tuple)):
+        return tuple(_constant(x) for x in v)
+    if isinstance(v, Mapping):
+        return tuple(sorted((str(k), _constant(x)) for k, x in v.items()))
+    return v
+
+
+def _number(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
+@register
+class Rescaling(LayerSpec):
+    """``x * scale + offset``."""
+
+    class_name = "Rescaling"
+    family = "preprocessing"
+    positional = ("scale", "offset")
+
+    scale: Any = option(convert=_constant)
+    offset: Any = option(default=0.0, convert=_constant)
+
+    examples = (
+        Example({"scale": 1 / 255}, ((None, 4, 4, 3),)),
+        Example({"scale": 2.0, "offset": -1.0}, ((None, None),)),
+        Example({"scale": [1.0, 2.0, 3.0]}, ((None, 4, 4, 3),)),
+    )
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """Same shape as the input, float32."""
+        x = one_input(inputs, self.class_name)
+        return (TensorType(x.shape, "float32"),)
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """2 per element (multiply, add)"""
+        return dims.mul(2, elements(outputs[0]))
+
+    def summary(self) -> str:
+        offset = f" + {_number(self.offset)}" if self.offset else ""
+        return f"x{_number(self.scale)}{offset}"
+
+
+def _norm_axis(v: Any, cls: type[LayerSpec] | None = None) -> tuple[int, ...]:
+    """None (normalize with one scalar mean), one axis or several: the axes kept."""
+    return () if v is None else arg.axes(v)
+
+
+def _array_shape(v: Any) -> tuple[int, ...]:
+    """Shape of a number or a nested sequence, as numpy would read it."""
+    if isinstance(v, tuple):
+        return (len(v), *(_array_shape(v[0]) if v else ()))
+    return ()
+
+
+@register
+class Normalization(LayerSpec):
+    """``(x - mean) / sqrt(variance)`` with per-feature statistics along ``axis``.
+
+    Given ``mean`` and ``variance`` it has no weights; otherwise (to be adapted) it
+    holds non-trainable ``mean`` and ``variance`` of the kept dims and a scalar
+    ``count``.
+    """
+
+    class_name = "Normalization"
+    family = "preprocessing"
+    positional = ("axis", "mean", "variance", "invert")
+
+    axis: tuple[int, ...] = option(default=(-1,), convert=_norm_axis)
+    mean: Any = option(default=None, convert=_constant)
+    variance: Any = option(default=None, convert=_constant)
+    invert: bool = option(default=False, convert=arg.to_bool)
+
+    examples = (
+        Example({}, ((None, 4, 4, 3),)),
+        Example({"axis": None}, ((None, 4, 4, 3),)),
+        Example({"axis": (1, 2)}, ((None, 4, 5, 3),)),
+        Example({"axis": (-1, 1)}, ((None, 4, 5, 3),)),
+        Example({"invert": True}, ((None, None, 3),)),
+        Example({"mean": 1.0, "variance": 2.0}, ((None, 4, 4, 3),)),
+        Example({"mean": [1.0, 2.0, 3.0], "variance": [2.0, 1.0, 1.0]}, ((None, 4, 4, 3),)),
+        Example({"mean": [1.0, 2.0], "variance": [2.0, 1.0]}, ((None, 4, 4, 3),), fails=True),
+        Example({"mean": 1.0}, ((None, 4, 4, 3),), fails=True),
+        Example({"mean": [1.0], "variance": [1.0, 2.0]}, ((None, 3),), fails=True),
+        Example({"axis": 5}, ((None, 4, 4, 3),), fails=True),
+    )
+
+    def validate(self) -> None:
+        if (self.mean is None) != (self.variance is None):
+            raise ConfigError("Normalization: give both mean and variance, or neither")
+        if self.mean is None:
+            return
+        shape = _array_shape(self.mean)
+        if shape != _array_shape(self.variance):
+            raise ConfigError("Normalization: mean and variance must have the same shape")
+        if len(shape) > len(self.axis):
+            raise ConfigError(
+                f"Normalization: mean of rank {len(shape)} needs at least as many axes, "
+                f"got axis={list(self.axis)}"
+            )
+
+    def _kept(self, x: TensorType) -> tuple[int, ...]:
+        return tuple(sorted(checked_axes(self.axis, x, self.class_name)))
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """Same shape as the input; a given mean must broadcast to the kept dims,
+        aligned on the right."""
+        x = one_input(inputs, self.class_name)
+        kept = self._kept(x)
+        if self.mean is not None:
+            shape = _array_shape(self.mean)
+            for axis, n in zip(reversed(kept), reversed(shape), strict=False):
+                if n != 1:
+                    ctx.require_equal(
+                        n, x.shape[axis], INCOMPATIBLE_INPUT,
+                        f"Normalization: mean of shape {shape} does not fit axis {axis} "
+                        f"of {format_shape(x.shape)}",
+                    )
+        return (TensorType(x.shape, "float32"),)
+
+    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
+        if self.mean is not None:
+            return ()
+        x = inputs[0]
+        shape = tuple(x.shape[a] for a in self._kept(x))
+        return (
+            WeightSpec("mean", shape, False, Initializer("Zeros")),
+            WeightSpec("variance", shape, False, Initializer("Ones")),
+            WeightSpec("count", (), False, Initializer("Zeros"), "int32"),
+        )
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """2 per element (subtract, divide)"""
+        return dims.mul(2, elements(outputs[0]))
+
+    def summary(self) -> str:
+        given = "" if self.mean is None else "given"
+        axes = "" if self.axis == (-1,) else "axis " + ",".join(str(a) for a in self.axis)
+        return ", ".join(s for s in (axes, given) if s)
+
+
+RESIZE_TAPS = {"nearest": 0, "bilinear": 4, "area": 4, "bicubic": 16, "mitchellcubic": 16,
+               "gaussian": 16, "lanczos3": 36, "lanczos5": 100}
+"""Input values weighed per output value by each interpolation (area is counted as
+bilinear; gaussian and mitchellcubic are Keras 2 / TensorFlow only)."""
+
+
+def _interpolation(v: Any, cls: type[LayerSpec] | None = None) -> str:
+    """A resize interpolation name."""
+    if not isinstance(v, str) or v not in RESIZE_TAPS:
+        raise ConfigError(f"interpolation must be one of {sorted(RESIZE_TAPS)}, got {v!r}")
+    return v
+
+
+class ImageSizeLayer(LayerSpec):
+    """An image layer whose output has a fixed height and width."""
+
+    family = "preprocessing"
+
+    height: Dim = option(convert=arg.positive_dim)
+    width: Dim = option(convert=arg.positive_dim)
+    data_format: str = option(default="channels_last", convert=arg.data_format)
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """(batch, H, W, C) -> (batch, height, width, C) (channels_first alike)"""
+        x = images(inputs, self.class_name)
+        return (with_image_size(x, self.height, self.width, self.data_format),)
+
+    def summary(self) -> str:
+        return f"{self.height}x{self.width}"
+
+
+@register
+class Resizing(ImageSizeLayer):
+    """Resize images to height x width (optionally cropping or padding to keep the
+    aspect ratio)."""
+
+    class_name = "Resizing"
+    positional = ("height", "width", "interpolation", "crop_to_aspect_ratio",
+                  "pad_to_aspect_ratio", "fill_mode", "fill_value", "antialias",
+                  "data_format")
+
+    interpolation: str = option(default="bilinear", convert=_interpolation)
+    crop_to_aspect_ratio: bool = option(default=False, convert=arg.to_bool)
+    pad_to_aspect_ratio: bool = option(default=False, convert=arg.to_bool)
+    fill_mode: str = option(default="constant", convert=arg.to_str)
+
+    examples = (
+        Example({"height": 8, "width": 6}, ((None, 4, 4, 3),)),
+        Example({"height": 8, "width": 6, "data_format": "channels_first"}, ((None, 3, 4, 4),)),
+        Example({"height": 224, "width": 224, "interpolation": "nearest"},
+                ((None, None, None, 3),)),
+        Example({"height": 5, "width": 5, "crop_to_aspect_ratio": True}, ((None, 9, 7, 1),)),
+        Example({"height": 5, "width": 5, "pad_to_aspect_ratio": True,
+                 "interpolation": "bicubic"}, ((None, 9, 7, 2),)),
+    )
+
+    def validate(self) -> None:
+        if self.crop_to_aspect_ratio and self.pad_to_aspect_ratio:
+            raise ConfigError("Resizing: only one of crop_to_aspect_ratio and "
+                              "pad_to_aspect_ratio can be True")
+        if self.fill_mode != "constant":
+            raise ConfigError(f"Resizing: fill_mode must be 'constant', got {self.fill_mode!r}")
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """2 * taps per output element (nearest 0, bilinear 4, bicubic 16, lanczos3 36)"""
+        return dims.mul(2 * RESIZE_TAPS[self.interpolation], elements(outputs[0]))
+
+    def summary(self) -> str:
+        return f"{self.height}x{self.width}, {self.interpolation}"
+
+
+@register
+class CenterCrop(ImageSizeLayer):
+    """Crop the central height x width window (resizing images smaller than it)."""
+
+    class_name = "CenterCrop"
+    positional = ("height", "width", "data_format")
+
+    examples = (
+        Example({"height": 2, "width": 3}, ((None, 4, 4, 3),)),
+        Example({"height": 8, "width": 3}, ((None, 4, 4, 3),)),
+        Example({"height": 2, "width": 3, "data_format": "channels_first"},
+                ((None, 3, 4, 4),)),
+        Example({"height": 2, "width": 3}, ((None, None, None, 3),)),
+        Example({"height": 2, "width": 3}, ((None, 4, 4, 4, 3),), fails=True),
+    )
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """0 (a slice)"""
+        return 0

@@ -1,0 +1,563 @@
+"""Recurrent layers: SimpleRNN, LSTM, GRU and the convolutional LSTMs.
+
+A call is ``layer(sequences, initial_state=[...])``: the sequence comes first, then the
+initial state tensors, flattened in order (``call_args``); without them the states
+start at zero. ``return_state`` adds the final states as further outputs (h for
+SimpleRNN and GRU; h then c for the LSTMs). ``stateful``, ``go_backwards`` and
+``unroll`` change no shape; ``stateful`` needs a fixed batch size, as in Keras.
+
+MACs per sample, with T timesteps (a symbol when unknown), d input features, u units
+and g gates (SimpleRNN 1, GRU 3, LSTM 4): T * g * u * (d + u). ConvLSTM: T *
+out_spatial * prod(k) * 4 * filters * (in_c + filters). Bias adds are not counted.
+
+Keras 1 argument names are accepted (``output_dim``, ``init``, ``inner_init``,
+``inner_activation``, ``W/U/b_regularizer``, ``dropout_W/U``, ``forget_bias_init``,
+``consume_less``; ``nb_filter``, ``nb_row``, ``nb_col``, ``border_mode``, ``subsample``,
+``dim_ordering`` for ConvLSTM2D). A Keras 1 GRU had its reset gate before the
+recurrent product and one bias: a GRU config written with Keras 1 names and no
+``reset_after`` reads as ``reset_after=False``; any other config without the key takes
+the Keras 3 default (True).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from convcalc import dims, shapes
+from convcalc.dims import Dim
+from convcalc.layers import arguments as arg
+from convcalc.layers.base import (
+    ConfigError,
+    Example,
+    InferContext,
+    LayerSpec,
+    ShapeError,
+    option,
+    register,
+)
+from convcalc.layers.common import activation_flops, expect_rank
+from convcalc.layers.convolution import SpatialSpec, format_sizes, join_channels, split_channels
+from convcalc.layers.core import GLOROT_UNIFORM, ZEROS
+from convcalc.rules import INCOMPATIBLE_INPUT
+from convcalc.types import Initializer, Shape, TensorType, WeightSpec, format_shape
+
+ORTHOGONAL = Initializer("Orthogonal", (("gain", 1.0),))
+
+KERAS1_NAMES: Mapping[str, str] = {
+    "output_dim": "units",
+    "init": "kernel_initializer",
+    "inner_init": "recurrent_initializer",
+    "inner_activation": "recurrent_activation",
+    "W_regularizer": "kernel_regularizer",
+    "U_regularizer": "recurrent_regularizer",
+    "b_regularizer": "bias_regularizer",
+    "W_constraint": "kernel_constraint",
+    "U_constraint": "recurrent_constraint",
+    "b_constraint": "bias_constraint",
+    "dropout_W": "dropout",
+    "dropout_U": "recurrent_dropout",
+    "consume_less": "implementation",
+}
+"""Keras 1 recurrent argument names -> Keras 3 (``implementation`` changes no shape)."""
+
+_RNN_TAIL = (
+    "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+    "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+    "dropout", "recurrent_dropout",
+)
+
+
+def _use_cudnn(v: Any, cls: type[LayerSpec] | None = None) -> Any:
+    """'auto', True or False."""
+    if v == "auto" or isinstance(v, bool):
+        return v
+    raise ConfigError(f"use_cudnn must be 'auto', True or False, got {v!r}")
+
+
+class Recurrent(LayerSpec):
+    """What every recurrent layer shares: the sequence loop, states and call options."""
+
+    family = "recurrent"
+    renamed = KERAS1_NAMES
+    call_args = ("sequences", "initial_state")
+    cell_name: ClassVar[str] = ""
+    """Keras's name of the cell sub-layer that owns the weights."""
+    state_names: ClassVar[tuple[str, ...]] = ("h",)
+    input_rank: ClassVar[int] = 3
+
+    return_sequences: bool = option(default=False, convert=arg.to_bool)
+    return_state: bool = option(default=False, convert=arg.to_bool)
+    go_backwards: bool = option(default=False, convert=arg.to_bool)
+    stateful: bool = option(default=False, convert=arg.to_bool)
+    unroll: bool = option(default=False, convert=arg.to_bool)
+    activation: str = option(default="tanh", convert=arg.activation)
+    use_bias: bool = option(default=True, convert=arg.to_bool)
+    kernel_initializer: Initializer | None = option(default=GLOROT_UNIFORM, convert=arg.initializer)
+    recurrent_initializer: Initializer | None = option(default=ORTHOGONAL, convert=arg.initializer)
+    bias_initializer: Initializer | None = option(default=ZEROS, convert=arg.initializer)
+    dropout: float = option(default=0.0, convert=arg.to_float)
+    recurrent_dropout: float = option(default=0.0, convert=arg.to_float)
+
+    @classmethod
+    def upgrade_config(cls, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        cfg = dict(super().upgrade_config(config))
+        if "forget_bias_init" in cfg:  # Keras 1: 'one' is Keras 2's unit_forget_bias
+            init = cfg.pop("forget_bias_init")
+            if init in ("one", "zero"):
+                cfg.setdefault("unit_forget_bias", init == "one")
+        return cfg
+
+    # ------------------------------------------------------------- per layer kind
+    def step_shape(self, x: TensorType, ctx: InferContext) -> Shape:
+        """Shape of one timestep's output (and of each state), without the batch."""
+        raise NotImplementedError
+
+    def cell_weights(self, x: TensorType) -> tuple[WeightSpec, ...]:
+        """The cell's weights, named as in Keras (without the cell prefix)."""
+        raise NotImplementedError
+
+    def step_macs(self, x: TensorType) -> Dim:
+        """MACs of one timestep."""
+        raise NotImplementedError
+
+    def step_elementwise(self, x: TensorType) -> Dim:
+        """FLOPs of one timestep besides its products (bias, gates, state update)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ behaviour
+    def num_outputs(self, call_kwargs: Mapping[str, Any] | None = None) -> int:
+        return 1 + (len(self.state_names) if self.return_state else 0)
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """(batch, T, ...) -> (batch, T, *y) with return_sequences, else (batch, *y), where
+        y is (units,) or a ConvLSTM step's convolution output; return_state adds one
+        (batch, *y) per state (h; h and c for the LSTMs)."""
+        if not inputs:
+            raise ShapeError(INCOMPATIBLE_INPUT, f"{self.class_name} needs an input sequence")
+        x = inputs[0]
+        expect_rank(x, self.input_rank, self.class_name)
+        step = self.step_shape(x, ctx)
+        self._check_initial_state(inputs[1:], step, ctx)
+        if self.stateful and not dims.is_int(x.batch):
+            ctx.error(
+                INCOMPATIBLE_INPUT,
+                f"{self.class_name}: stateful=True needs a fixed batch size, got "
+                f"{format_shape(x.shape)}",
+                "Give the model Input a batch_size (Input(shape, batch_size=...)).",
+            )
+        out = (x.batch, x.shape[1], *step) if self.return_sequences else (x.batch, *step)
+        states = (TensorType((x.batch, *step)),) * len(self.state_names)
+        return (TensorType(out), *(states if self.return_state else ()))
+
+    def _check_initial_state(
+        self, states: Sequence[TensorType], step: Shape, ctx: InferContext
+    ) -> None:
+        if not states:
+            return
+        names = self.state_names
+        if len(states) != len(names):
+            raise ShapeError(
+                INCOMPATIBLE_INPUT,
+                f"{self.class_name} takes {len(names)} initial state tensor"
+                f"{'s' if len(names) > 1 else ''} ({', '.join(names)}), got {len(states)}",
+            )
+        for name, s in zip(names, states, strict=True):
+            want = (s.batch, *step)
+            message = (f"{self.class_name}: initial state {name} has the shape "
+                       f"{format_shape(s.shape)}, the layer's state is {format_shape(want)}")
+            if s.rank != len(want):
+                raise ShapeError(INCOMPATIBLE_INPUT, message)
+            for a, b in zip(s.shape[1:], step, strict=True):
+                ctx.require_equal(a, b, INCOMPATIBLE_INPUT, message)
+
+    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
+        return tuple(
+            WeightSpec(f"{self.cell_name}/{w.name}", w.shape, w.trainable, w.initializer)
+            for w in self.cell_weights(inputs[0])
+        )
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """T * MACs of one step"""
+        return dims.mul(inputs[0].shape[1], self.step_macs(inputs[0]))
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """T * (2 * MACs of one step + its element-wise work)"""
+        x = inputs[0]
+        step = dims.add(dims.mul(2, self.step_macs(x)), self.step_elementwise(x))
+        return dims.mul(x.shape[1], step)
+
+    def _flags(self) -> list[str]:
+        names = ("return_sequences", "return_state", "go_backwards", "stateful")
+        short = ("seq", "state", "backwards", "stateful")
+        return [s for n, s in zip(names, short, strict=True) if getattr(self, n)]
+
+
+class _UnitsRecurrent(Recurrent):
+    """A recurrent layer with dense gates: kernel (d, g*u), recurrent_kernel (u, g*u)."""
+
+    gates: ClassVar[int] = 1
+
+    units: Dim = option(convert=arg.positive_dim)
+
+    def step_shape(self, x: TensorType, ctx: InferContext) -> Shape:
+        return (self.units,)
+
+    def bias_shape(self) -> Shape:
+        return (dims.mul(self.gates, self.units),)
+
+    def cell_weights(self, x: TensorType) -> tuple[WeightSpec, ...]:
+        width = dims.mul(self.gates, self.units)
+        out = (
+            WeightSpec("kernel", (x.shape[-1], width), initializer=self.kernel_initializer),
+            WeightSpec("recurrent_kernel", (self.units, width),
+                       initializer=self.recurrent_initializer),
+        )
+        if not self.use_bias:
+            return out
+        return (*out, WeightSpec("bias", self.bias_shape(), initializer=self.bias_initializer))
+
+    def step_macs(self, x: TensorType) -> Dim:
+        """g * u * (d + u)"""
+        return dims.mul(dims.mul(self.gates, self.units), dims.add(x.shape[-1], self.units))
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """T * g * u * (d + u) for T steps, d features, u units, g gates (SimpleRNN 1,
+        GRU 3, LSTM 4)"""
+        return Recurrent.macs(self, inputs, outputs)
+
+    def summary(self) -> str:
+        return ", ".join([str(self.units), *self._flags()])
+
+
+@register
+class SimpleRNN(_UnitsRecurrent):
+    """A fully connected RNN: h = activation(x W + h U + b)."""
+
+    class_name = "SimpleRNN"
+    positional = ("units", "activation", "use_bias", "kernel_initializer",
+                  "recurrent_initializer", "bias_initializer", *_RNN_TAIL,
+                  "return_sequences", "return_state", "go_backwards", "stateful", "unroll",
+                  "seed")
+    cell_name = "simple_rnn_cell"
+
+    examples = (
+        Example({"units": 4}, ((None, 5, 3),)),
+        Example({"units": 4, "return_sequences": True, "use_bias": False}, ((None, 5, 3),)),
+        Example({"units": 4, "return_state": True, "go_backwards": True}, ((None, None, 3),)),
+        Example({"units": 4, "return_sequences": True, "return_state": True},
+                ((None, 5, 3), (None, 4)), arguments=("sequences", "initial_state")),
+        Example({"units": 4, "unroll": True}, ((None, 5, 3),)),
+        Example({"units": 4, "unroll": True}, ((None, None, 3),)),
+        Example({"units": 4, "stateful": True}, ((2, 5, 3),)),
+        Example({"units": 4, "stateful": True}, ((None, 5, 3),), fails=True),
+        Example({"units": 4}, ((None, 3),), fails=True),
+        Example({"units": 4}, ((None, 5, 3, 2),), fails=True),
+        Example({"units": 0}, ((None, 5, 3),), fails=True),
+    )
+
+    def step_elementwise(self, x: TensorType) -> Dim:
+        u = self.units
+        return dims.total((u, u if self.use_bias else 0, activation_flops(self.activation, u)))
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """T * (2 * step MACs + u (adding the two products) + u (bias) + activation(u))"""
+        return Recurrent.flops(self, inputs, outputs)
+
+
+@register
+class LSTM(_UnitsRecurrent):
+    """Long short-term memory: gates i, f, c, o; states h and c."""
+
+    class_name = "LSTM"
+    positional = ("units", "activation", "recurrent_activation", "use_bias",
+                  "kernel_initializer", "recurrent_initializer", "bias_initializer",
+                  "unit_forget_bias", *_RNN_TAIL, "seed", "return_sequences", "return_state",
+                  "go_backwards", "stateful", "unroll")
+    cell_name = "lstm_cell"
+    state_names = ("h", "c")
+    gates = 4
+
+    recurrent_activation: str = option(default="sigmoid", convert=arg.activation)
+    unit_forget_bias: bool = option(default=True, convert=arg.to_bool)
+    use_cudnn: Any = option(default="auto", convert=_use_cudnn)
+
+    examples = (
+        Example({"units": 8}, ((None, 10, 3),)),
+        Example({"units": 8, "return_sequences": True}, ((None, None, 3),)),
+        Example({"units": 8, "return_state": True, "use_bias": False}, ((None, 10, 3),)),
+        Example({"units": 8, "return_sequences": True, "return_state": True,
+                 "go_backwards": True}, ((None, 10, 3),)),
+        Example({"units": 4}, ((None, 5, 3), (None, 4), (None, 4)),
+                arguments=("sequences", "initial_state", "initial_state")),
+        Example({"units": 4, "stateful": True, "return_state": True}, ((3, 5, 2),)),
+        Example({"units": 4, "stateful": True}, ((None, 5, 2),), fails=True),
+        Example({"units": 8}, ((None, 3),), fails=True),
+        Example({"units": 8, "use_cudnn": "yes"}, ((None, 10, 3),), fails=True),
+    )
+
+    def step_elementwise(self, x: TensorType) -> Dim:
+        u = self.units
+        return dims.total((
+            dims.mul(4, u),
+            dims.mul(4, u) if self.use_bias else 0,
+            activation_flops(self.recurrent_activation, dims.mul(3, u)),
+            activation_flops(self.activation, dims.mul(2, u)),
+            dims.mul(4, u),
+        ))
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """T * (2 * step MACs + 4u (adding the products) + 4u (bias) + recurrent
+        activation(3u) + activation(2u) + 4u (cell and hidden state updates))"""
+        return Recurrent.flops(self, inputs, outputs)
+
+
+@register
+class GRU(_UnitsRecurrent):
+    """Gated recurrent unit: gates z, r, h; bias (2, 3u) with reset_after, else (3u,)."""
+
+    class_name = "GRU"
+    positional = ("units", "activation", "recurrent_activation", "use_bias",
+                  "kernel_initializer", "recurrent_initializer", "bias_initializer",
+                  *_RNN_TAIL, "seed", "return_sequences", "return_state", "go_backwards",
+                  "stateful", "unroll", "reset_after")
+    cell_name = "gru_cell"
+    gates = 3
+
+    recurrent_activation: str = option(default="sigmoid", convert=arg.activation)
+    reset_after: bool = option(default=True, convert=arg.to_bool)
+    use_cudnn: Any = option(default="auto", convert=_use_cudnn)
+
+    examples = (
+        Example({"units": 6}, ((None, 7, 4),)),
+        Example({"units": 6, "reset_after": False}, ((None, 7, 4),)),
+        Example({"units": 6, "reset_after": False, "use_bias": False,
+                 "return_sequences": True}, ((None, None, 4),)),
+        Example({"units": 6, "return_state": True, "return_sequences": True},
+                ((None, 7, 4), (None, 6)), arguments=("sequences", "initial_state")),
+        Example({"units": 6}, ((None, 4),), fails=True),
+        Example({"units": -1}, ((None, 7, 4),), fails=True),
+    )
+
+    @classmethod
+    def upgrade_config(cls, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        keras1 = "reset_after" not in config and any(k in config for k in KERAS1_NAMES)
+        cfg = dict(super().upgrade_config(config))
+        if keras1:
+            cfg["reset_after"] = False
+        return cfg
+
+    def bias_shape(self) -> Shape:
+        width = dims.mul(3, self.units)
+        return (2, width) if self.reset_after else (width,)
+
+    def step_elementwise(self, x: TensorType) -> Dim:
+        u = self.units
+        bias = (6 if self.reset_after else 3) if self.use_bias else 0
+        return dims.total((
+            dims.mul(3, u),
+            dims.mul(bias, u),
+            u,
+            activation_flops(self.recurrent_activation, dims.mul(2, u)),
+            activation_flops(self.activation, u),
+            dims.mul(4, u),
+        ))
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """T * (2 * step MACs + 3u (adding the products) + 6u with reset_after, else 3u
+        (biases) + u (reset product) + recurrent activation(2u) + activation(u) + 4u
+        (state update))"""
+        return Recurrent.flops(self, inputs, outputs)
+
+    def summary(self) -> str:
+        text = _UnitsRecurrent.summary(self)
+        return text if self.reset_after else f"{text}, reset_before"
+
+
+# ----------------------------------------------------------------------- ConvLSTM
+class _ConvLSTM(Recurrent, SpatialSpec):
+    """An LSTM whose input and recurrent products are convolutions.
+
+    kernel (k..., in_c, 4f), recurrent_kernel (k..., f, 4f), bias (4f,). The input
+    convolution has the layer's strides, padding and dilation; the recurrent one is
+    'same' with stride 1 on the state. Spatial and channel dims must be known.
+    """
+
+    renamed = {**KERAS1_NAMES, "nb_filter": "filters", "border_mode": "padding",
+               "subsample": "strides", "dim_ordering": "data_format"}
+    positional = ("filters", "kernel_size", "strides", "padding", "data_format",
+                  "dilation_rate", "activation", "recurrent_activation", "use_bias",
+                  "kernel_initializer", "recurrent_initializer", "bias_initializer",
+                  "unit_forget_bias", *_RNN_TAIL, "seed", "return_sequences",
+                  "return_state", "go_backwards", "stateful")
+    cell_name = "conv_lstm_cell"
+    state_names = ("h", "c")
+
+    filters: int = option(convert=arg.positive_int)
+    kernel_size: tuple[int, ...] = option(convert=arg.ntuple)
+    strides: tuple[int, ...] = option(default=1, convert=arg.ntuple)
+    padding: str = option(default="valid", convert=arg.padding_mode)
+    data_format: str = option(default="channels_last", convert=arg.data_format)
+    dilation_rate: tuple[int, ...] = option(default=1, convert=arg.ntuple)
+    recurrent_activation: str = option(default="sigmoid", convert=arg.activation)
+    unit_forget_bias: bool = option(default=True, convert=arg.to_bool)
+
+    def __post_init__(self) -> None:
+        for name in ("strides", "dilation_rate"):
+            value = getattr(self, name)
+            if type(value) is int:
+                object.__setattr__(self, name, (value,) * self.rank)
+
+    def validate(self) -> None:
+        if self.padding not in ("valid", "same"):
+            raise ConfigError(
+                f"{self.class_name}: padding must be 'valid' or 'same', got {self.padding!r}",
+                "padding")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ConfigError(
+                f"{self.class_name}: strides > 1 cannot be combined with dilation_rate > 1 "
+                f"(strides={self.strides}, dilation_rate={self.dilation_rate})", "strides")
+
+    def _step_input(self, x: TensorType) -> tuple[tuple[Dim, ...], Dim]:
+        return split_channels(TensorType((x.batch, *x.shape[2:])), self.data_format)
+
+    def step_shape(self, x: TensorType, ctx: InferContext) -> Shape:
+        """Convolution output of one step: valid floor((L - (k-1)*d - 1) / s) + 1,
+        same floor((L - 1) / s) + 1; channels = filters."""
+        spatial, channels = self._step_input(x)
+        if not all(dims.is_int(d) for d in (*spatial, channels)):
+            ctx.error(
+                INCOMPATIBLE_INPUT,
+                f"{self.class_name} needs known spatial and channel dims, got "
+                f"{format_shape(x.shape)}",
+                "Give the Input fixed spatial sizes and channels (only the time axis may "
+                "be None).",
+            )
+        out = tuple(
+            shapes.conv_output_length(n, k, s, self.padding, d)
+            for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate,
+                                  strict=True)
+        )
+        if self.padding == "valid":
+            ctx.require_positive(
+                out,
+                f"{self.class_name}: a {format_sizes(self.kernel_size)} kernel does not fit "
+                f"the steps of {format_shape(x.shape)} with padding='valid' (output "
+                f"{format_shape(out)})",
+            )
+        return join_channels(x.batch, out, self.filters, self.data_format)[1:]
+
+    def cell_weights(self, x: TensorType) -> tuple[WeightSpec, ...]:
+        _, channels = self._step_input(x)
+        width = 4 * self.filters
+        out = (
+            WeightSpec("kernel", (*self.kernel_size, channels, width),
+                       initializer=self.kernel_initializer),
+            WeightSpec("recurrent_kernel", (*self.kernel_size, self.filters, width),
+                       initializer=self.recurrent_initializer),
+        )
+        if not self.use_bias:
+            return out
+        return (*out, WeightSpec("bias", (width,), initializer=self.bias_initializer))
+
+    def _out_spatial(self, x: TensorType) -> Dim:
+        step = self.step_shape(x, InferContext())
+        spatial, _ = split_channels(TensorType((x.batch, *step)), self.data_format)
+        return dims.prod(spatial)
+
+    def step_macs(self, x: TensorType) -> Dim:
+        """out_spatial * prod(k) * 4f * (in_c + f)"""
+        _, channels = self._step_input(x)
+        k = 1
+        for v in self.kernel_size:
+            k *= v
+        per_position = dims.mul(k * 4 * self.filters, dims.add(channels, self.filters))
+        return dims.mul(self._out_spatial(x), per_position)
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """T * out_spatial * prod(k) * 4 * filters * (in_c + filters)"""
+        return Recurrent.macs(self, inputs, outputs)
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """as LSTM with u = out_spatial * filters: T * (2 * step MACs + 4u + 4u (bias)
+        + recurrent activation(3u) + activation(2u) + 4u)"""
+        return Recurrent.flops(self, inputs, outputs)
+
+    def step_elementwise(self, x: TensorType) -> Dim:
+        u = dims.mul(self._out_spatial(x), self.filters)
+        return dims.total((
+            dims.mul(4, u),
+            dims.mul(4, u) if self.use_bias else 0,
+            activation_flops(self.recurrent_activation, dims.mul(3, u)),
+            activation_flops(self.activation, dims.mul(2, u)),
+            dims.mul(4, u),
+        ))
+
+    def summary(self) -> str:
+        parts = [str(self.filters), format_sizes(self.kernel_size)]
+        if max(self.strides) > 1:
+            parts.append(f"s{format_sizes(self.strides)}")
+        if max(self.dilation_rate) > 1:
+            parts.append(f"d{format_sizes(self.dilation_rate)}")
+        if self.padding != "valid":
+            parts.append(self.padding)
+        return ", ".join(parts + self._flags())
+
+
+@register
+class ConvLSTM1D(_ConvLSTM):
+    """A convolutional LSTM over sequences of 1-D maps: (batch, T, L, C)."""
+
+    class_name = "ConvLSTM1D"
+    rank = 1
+    input_rank = 4
+
+    examples = (
+        Example({"filters": 4, "kernel_size": 3}, ((None, 5, 8, 2),)),
+        Example({"filters": 4, "kernel_size": 3, "padding": "same", "strides": 2,
+                 "return_sequences": True, "return_state": True}, ((None, None, 8, 2),)),
+        Example({"filters": 4, "kernel_size": 3, "dilation_rate": 2,
+                 "data_format": "channels_first"}, ((None, 5, 2, 9),)),
+        Example({"filters": 4, "kernel_size": 9}, ((None, 5, 8, 2),), fails=True),
+        Example({"filters": 4, "kernel_size": 3, "padding": "causal"}, ((None, 5, 8, 2),),
+                fails=True),
+        Example({"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+                ((None, 5, 8, 2),), fails=True),
+        Example({"filters": 4, "kernel_size": 3}, ((None, 5, None, 2),), fails=True),
+    )
+
+
+@register
+class ConvLSTM2D(_ConvLSTM):
+    """A convolutional LSTM over sequences of images: (batch, T, H, W, C)."""
+
+    class_name = "ConvLSTM2D"
+    rank = 2
+    input_rank = 5
+    kernel_parts = ("nb_row", "nb_col")
+
+    examples = (
+        Example({"filters": 4, "kernel_size": 3}, ((None, 5, 8, 9, 2),)),
+        Example({"filters": 4, "kernel_size": (3, 2), "strides": (2, 1), "padding": "same",
+                 "use_bias": False, "return_sequences": True}, ((None, 5, 8, 9, 2),)),
+        Example({"filters": 3, "kernel_size": 3, "data_format": "channels_first",
+                 "return_state": True}, ((None, None, 2, 7, 6),)),
+        Example({"filters": 4, "kernel_size": 3}, ((None, 5, 8, 2),), fails=True),
+        Example({"filters": 4, "kernel_size": 3}, ((None, 5, 8, 9, None),), fails=True),
+    )
+
+
+@register
+class ConvLSTM3D(_ConvLSTM):
+    """A convolutional LSTM over sequences of volumes: (batch, T, D, H, W, C)."""
+
+    class_name = "ConvLSTM3D"
+    rank = 3
+    input_rank = 6
+
+    examples = (
+        Example({"filters": 2, "kernel_size": 3}, ((None, 3, 6, 6, 5, 2),)),
+        Example({"filters": 2, "kernel_size": 2, "data_format": "channels_first",
+                 "return_sequences": True, "padding": "same"}, ((None, 3, 2, 5, 5, 4),)),
+        Example({"filters": 2, "kernel_size": 3}, ((None, 3, 6, 6, 2),), fails=True),
+    )
