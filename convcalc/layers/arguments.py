@@ -137,8 +137,11 @@ def initializer(v: Any, cls: type[LayerSpec] | None = None) -> Initializer | Non
     if isinstance(v, str):
         return Initializer(v)
     if isinstance(v, Mapping) and isinstance(v.get("class_name"), str):
-        cfg = v.get("config") or {}
-        items = tuple(sorted((str(k), _freeze(x)) for k, x in dict(cfg).items()))
+        cfg = v.get("config")
+        if isinstance(cfg, Mapping):
+            items = tuple(sorted((str(k), _freeze(x)) for k, x in cfg.items()))
+        else:  # a serialized function: its name
+            items = () if cfg is None else (("value", _freeze(cfg)),)
         return Initializer(str(v["class_name"]), items)
     raise ConfigError(f"unsupported initializer {v!r}")
 

@@ -1,0 +1,161 @@
+"""The library interface: ``analyze(path_or_text) -> Report``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from convcalc import constraints, counting, dims, rules
+from convcalc.diagnostics import Diagnostic, Severity
+from convcalc.frontend import Loaded
+from convcalc.graph import LayerGraph, TensorRef
+from convcalc.propagate import declared_inputs, propagate
+from convcalc.report import ModelReport, Report
+from convcalc.types import TensorType, format_shape
+
+InputShape = Sequence[int | None]
+
+
+class UsageError(ValueError):
+    """Arguments that do not fit the model (e.g. an --input-shape of the wrong rank)."""
+
+
+def load(source: str | Path, call: str | None = None) -> tuple[str, Loaded]:
+    """Read models from a path, or from JSON / Python text given directly."""
+    from convcalc.frontend import config, files
+
+    if isinstance(source, Path) or _looks_like_path(source):
+        path = Path(source)
+        if path.suffix == ".py" or (path.is_dir() and (path / "__init__.py").exists()):
+            return str(path), _load_python_path(path, call)
+        return str(path), files.load_file(path)
+    text = source
+    if text.lstrip().startswith(("{", "[")):
+        return "<string>", config.load_config_text(text, "<string>")
+    return "<string>", _load_python_text(text, "<string>", call)
+
+
+def _looks_like_path(s: str) -> bool:
+    if "\n" in s or len(s) > 4096 or s.lstrip().startswith(("{", "[")):
+        return False
+    return Path(s).exists() or s.endswith((".py", ".json", ".keras", ".h5", ".hdf5"))
+
+
+def _load_python_path(path: Path, call: str | None) -> Loaded:
+    try:
+        from convcalc.frontend import source
+    except ImportError:
+        return _no_source_reader(str(path))
+    return source.load_source_file(path, call=call)
+
+
+def _load_python_text(text: str, name: str, call: str | None) -> Loaded:
+    try:
+        from convcalc.frontend import source
+    except ImportError:
+        return _no_source_reader(name)
+    return source.load_source_text(text, name, call=call)
+
+
+def _no_source_reader(name: str) -> Loaded:
+    return Loaded(
+        diagnostics=[rules.UNREADABLE_FILE.diagnostic(
+            f"{name}: reading Python model source is not available in this version; "
+            "export the model with model.to_json() and analyse that")],
+        usable=False,
+    )
+
+
+def analyze(
+    source: str | Path,
+    *,
+    input_shapes: Sequence[InputShape] | Mapping[str, InputShape] = (),
+    model: str | None = None,
+    call: str | None = None,
+) -> Report:
+    """Analyse every model in ``source`` (a file path, JSON text or Python text).
+
+    ``input_shapes`` binds unknown input sizes (per input, without the batch dim; by
+    position or by input layer name); ``model`` keeps one model by name; ``call`` is a
+    builder call such as ``"build_model((128, 128, 3))"`` for Python sources.
+    Raises :class:`UsageError` when the options do not fit the model.
+    """
+    name, loaded = load(source, call)
+    report = Report(name, diagnostics=list(loaded.diagnostics), usable=loaded.usable)
+    graphs = loaded.models
+    if model is not None:
+        graphs = [g for g in graphs if g.name == model]
+        if not graphs and loaded.models:
+            names = ", ".join(g.name for g in loaded.models)
+            raise UsageError(f"no model named {model!r} (found: {names})")
+    for g in graphs:
+        report.models.append(analyze_graph(g, input_shapes))
+    if report.usable and not loaded.models and not _has_error(report.diagnostics):
+        report.diagnostics.append(rules.NO_MODEL.diagnostic(f"{name}: no Keras model found"))
+    return report
+
+
+def _has_error(diags: Sequence[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diags)
+
+
+def analyze_graph(
+    graph: LayerGraph,
+    input_shapes: Sequence[InputShape] | Mapping[str, InputShape] = (),
+) -> ModelReport:
+    """Propagate, count and check one model graph."""
+    overrides = bind_inputs(graph, input_shapes)
+    analysis = propagate(graph, overrides)
+    diags = list(analysis.diagnostics)
+    if analysis.requirements:
+        diags.extend(constraints.solve(analysis.requirements, graph.span, graph.name))
+    diags.sort(key=lambda d: (d.span.file, d.span.line, d.span.col) if d.span else ("", 0, 0))
+    return ModelReport(graph, analysis, counting.totals(analysis), diags)
+
+
+def bind_inputs(
+    graph: LayerGraph,
+    shapes: Sequence[InputShape] | Mapping[str, InputShape],
+) -> dict[TensorRef, TensorType]:
+    """Input types with the given sizes in place of the declared ones."""
+    if not shapes:
+        return {}
+    declared = declared_inputs(graph)
+    refs = list(graph.inputs)
+    if isinstance(shapes, Mapping):
+        by_name = {graph.calls[r.node].layer.name: r for r in refs}
+        unknown = [k for k in shapes if k not in by_name]
+        if unknown:
+            raise UsageError(f"no input named {unknown[0]!r} (inputs: {', '.join(by_name)})")
+        pairs = [(by_name[k], v) for k, v in shapes.items()]
+    else:
+        if len(shapes) > len(refs):
+            raise UsageError(f"{len(shapes)} input shapes given, the model has {len(refs)} inputs")
+        pairs = list(zip(refs, shapes, strict=False))
+    out: dict[TensorRef, TensorType] = {}
+    for ref, shape in pairs:
+        want = declared[ref]
+        name = graph.calls[ref.node].layer.name
+        if want is None:
+            continue
+        if len(shape) != want.rank - 1:
+            raise UsageError(
+                f"input {name} has {want.rank - 1} dims besides the batch "
+                f"{format_shape(want.shape)}, the given shape has {len(shape)}"
+            )
+        new: list[dims.Dim] = [want.batch]
+        for d, given in zip(want.shape[1:], shape, strict=True):
+            if given is None:
+                new.append(d)
+            elif given < 1:
+                raise UsageError(f"input sizes must be positive, got {given}")
+            elif dims.is_int(d) and d != given:
+                raise UsageError(
+                    f"input {name} is declared {format_shape(want.shape)}; "
+                    f"a size of {given} does not fit it"
+                )
+            else:
+                new.append(given)
+        out[ref] = TensorType(tuple(new), want.dtype)
+    return out
+

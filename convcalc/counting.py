@@ -1,0 +1,76 @@
+"""Model totals: params (trainable / non-trainable), weight memory, MACs and FLOPs.
+
+Params are counted per layer (a shared layer once), MACs and FLOPs per call (a shared
+layer once per call), all per sample. A layer whose weights or cost could not be
+derived is left out of the sums and counted in ``unknown_*``: never silently zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convcalc import dims
+from convcalc.dims import Dim
+from convcalc.propagate import Analysis
+
+DTYPE_BYTES = {
+    "float16": 2, "bfloat16": 2, "float32": 4, "float64": 8,
+    "int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "bool": 1,
+}
+
+
+def variable_dtype(policy: str) -> str:
+    """The dtype weights are stored in under a dtype policy (mixed_* keeps float32)."""
+    return "float32" if policy.startswith("mixed_") else policy
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over a model; ``unknown_*`` count the layers / calls left out."""
+
+    params: Dim
+    trainable_params: Dim
+    non_trainable_params: Dim
+    weight_bytes: Dim
+    macs: Dim
+    flops: Dim
+    unknown_layers: int = 0
+    unknown_calls: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.unknown_layers == 0 and self.unknown_calls == 0
+
+
+def totals(analysis: Analysis) -> Totals:
+    """Totals of one analysed model."""
+    params: list[Dim] = []
+    trainable: list[Dim] = []
+    frozen: list[Dim] = []
+    memory: list[Dim] = []
+    macs: list[Dim] = []
+    flops: list[Dim] = []
+    unknown_layers = 0
+    unknown_calls = 0
+    for lr in analysis.layers.values():
+        if lr.weights is None:
+            if lr.calls or lr.layer.spec is None:
+                unknown_layers += 1
+        else:
+            layer_trainable = lr.layer.trainable
+            for w in lr.weights:
+                params.append(w.size)
+                (trainable if w.trainable and layer_trainable else frozen).append(w.size)
+                dtype = variable_dtype(lr.layer.dtype) if w.dtype == "float32" else w.dtype
+                nbytes = DTYPE_BYTES.get(dtype, 4)
+                memory.append(dims.mul(nbytes, w.size))
+        for cr in lr.calls:
+            if cr.macs is None or cr.flops is None:
+                unknown_calls += 1
+            else:
+                macs.append(cr.macs)
+                flops.append(cr.flops)
+    return Totals(
+        dims.total(params), dims.total(trainable), dims.total(frozen), dims.total(memory),
+        dims.total(macs), dims.total(flops), unknown_layers, unknown_calls,
+    )

@@ -1,0 +1,1 @@
+"""Renderers: text tables, Markdown, JSON; diagrams later."""

@@ -1,0 +1,1 @@
+"""A small project: the model is assembled from blocks defined in sibling modules."""
