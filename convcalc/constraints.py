@@ -17,7 +17,7 @@ from typing import Any
 
 from convcalc import dims, rules
 from convcalc.diagnostics import Diagnostic, Severity
-from convcalc.layers.base import Requirement
+from convcalc.layers.base import Requirement, join_details
 from convcalc.propagate import PendingRequirement
 from convcalc.types import Span
 
@@ -106,9 +106,14 @@ def _components(reqs: Sequence[PendingRequirement]) -> list[list[PendingRequirem
     return [g[1] for g in groups]
 
 
+Failure = tuple[PendingRequirement, str]
+"""A requirement that holds for no size tried, and how far the search went."""
+
+
 def solve(pending: Sequence[PendingRequirement], model_span: Span | None,
           model_name: str) -> list[Diagnostic]:
     """Diagnostics for requirements that never hold, and the sizes that work."""
+    failed: list[Failure] = []
     out: list[Diagnostic] = []
     for group in _components(pending):
         names = sorted(
@@ -117,24 +122,37 @@ def solve(pending: Sequence[PendingRequirement], model_span: Span | None,
         )
         names = [n for n in names if n != dims.BATCH.name] + (
             [dims.BATCH.name] if dims.BATCH.name in names else [])
-        if len(names) == 1:
-            out.extend(_solve_one(group, names[0], model_span, model_name))
-        else:
-            out.extend(_solve_many(group, names, model_span, model_name))
+        solver = _solve_one if len(names) == 1 else _solve_many
+        group_failed, diags = solver(group, names, model_span, model_name)
+        failed.extend(group_failed)
+        out.extend(diags)
+    return _failures(failed) + out
+
+
+def _failures(failed: Sequence[tuple[PendingRequirement, str]]) -> list[Diagnostic]:
+    """One diagnostic per call and message, listing every failing detail."""
+    groups: dict[tuple[int, str, str], list[tuple[PendingRequirement, str]]] = {}
+    for p, suffix in failed:
+        key = (p.call.id, p.requirement.rule.code, p.requirement.message)
+        groups.setdefault(key, []).append((p, suffix))
+    out = []
+    for members in groups.values():
+        p, suffix = members[0]
+        layer = p.call.layer
+        r = p.requirement
+        details = [m.requirement.describe() if m.requirement.detail else "" for m, _ in members]
+        suffixes = list(dict.fromkeys(s for _, s in members))
+        out.append(r.rule.diagnostic(
+            f"{layer.name} ({layer.class_name}): {join_details(r.message, details)} "
+            f"{'; '.join(suffixes)}",
+            span=p.call.span or layer.span, layer=layer.name, related=p.related,
+        ))
     return out
 
 
-def _fail(p: PendingRequirement, suffix: str) -> Diagnostic:
-    layer = p.call.layer
-    r = p.requirement
-    return r.rule.diagnostic(
-        f"{layer.name} ({layer.class_name}): {r.message} {suffix}",
-        span=p.call.span or layer.span, layer=layer.name, related=p.related,
-    )
-
-
-def _solve_one(group: list[PendingRequirement], name: str, span: Span | None,
-               model_name: str) -> list[Diagnostic]:
+def _solve_one(group: list[PendingRequirement], names: list[str], span: Span | None,
+               model_name: str) -> tuple[list[Failure], list[Diagnostic]]:
+    (name,) = names
     sizes = range(1, LIMIT + 1)
     checks = [_holds(p.requirement, [name]) for p in group]
     masks = [[check(h) for h in sizes] for check in checks]
@@ -142,47 +160,47 @@ def _solve_one(group: list[PendingRequirement], name: str, span: Span | None,
     for p, m in zip(group, masks, strict=True):
         if p.requirement.kind == "positive":
             positive = [a and b for a, b in zip(positive, m, strict=True)]
-    out: list[Diagnostic] = []
+    failed: list[Failure] = []
     joint = list(positive)
     for p, m in zip(group, masks, strict=True):
         usable = [a and b for a, b in zip(m, positive, strict=True)]
         if not any(usable):
-            where = "input size" if any(positive) else "input size (none is large enough)"
-            out.append(_fail(p, f"for every {where}: {name} = 1..{LIMIT}"))
+            where = "" if any(positive) else ", none of them large enough"
+            failed.append((p, f"for every input size (tried 1..{LIMIT}{where})"))
         joint = [a and b for a, b in zip(joint, m, strict=True)]
-    if out:
-        return out
+    if failed:
+        return failed, []
     if not any(joint):
-        return [rules.INPUT_SIZE_CONSTRAINT.diagnostic(
+        return [], [rules.INPUT_SIZE_CONSTRAINT.diagnostic(
             f"model {model_name}: no value of {name} in 1..{LIMIT} satisfies every "
             f"layer at once", span=span, severity=Severity.ERROR)]
     desc = SizeSet(name, tuple(joint)).describe()
-    return [rules.INPUT_SIZE_CONSTRAINT.diagnostic(
+    return [], [rules.INPUT_SIZE_CONSTRAINT.diagnostic(
         f"model {model_name} builds only for {desc}", span=span,
         hint=f"Feed inputs with {desc}, or pad/crop them to such a size.")]
 
 
 def _solve_many(group: list[PendingRequirement], names: list[str], span: Span | None,
-                model_name: str) -> list[Diagnostic]:
+                model_name: str) -> tuple[list[Failure], list[Diagnostic]]:
     points = list(itertools.product(range(1, GRID + 1), repeat=min(len(names), 2)))
     if len(names) > 2:  # too many symbols for a grid: tie the rest to the first two
         points = [p + (p[0],) * (len(names) - 2) for p in points]
     checks = [_holds(p.requirement, names) for p in group]
     ok = [[c(*pt) for pt in points] for c in checks]
-    out = [
-        _fail(p, f"for every input size tried ({', '.join(names)} = 1..{GRID})")
+    failed = [
+        (p, f"for every input size tried ({', '.join(names)} = 1..{GRID})")
         for p, m in zip(group, ok, strict=True) if not any(m)
     ]
-    if out:
-        return out
+    if failed:
+        return failed, []
     joint = [all(col) for col in zip(*ok, strict=True)]
     if not any(joint):
-        return [rules.INPUT_SIZE_CONSTRAINT.diagnostic(
+        return [], [rules.INPUT_SIZE_CONSTRAINT.diagnostic(
             f"model {model_name}: no sizes of {', '.join(names)} satisfy every layer at once",
             span=span, severity=Severity.ERROR)]
     good = [pt for pt, j in zip(points, joint, strict=True) if j][:4]
     shown = "; ".join(", ".join(f"{n}={v}" for n, v in zip(names, pt, strict=False))
                       for pt in good)
-    return [rules.INPUT_SIZE_CONSTRAINT.diagnostic(
+    return [], [rules.INPUT_SIZE_CONSTRAINT.diagnostic(
         f"model {model_name} builds only for some combinations of {', '.join(names)} "
         f"(e.g. {shown})", span=span)]

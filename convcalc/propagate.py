@@ -14,7 +14,7 @@ from convcalc import dims, rules
 from convcalc.diagnostics import Diagnostic
 from convcalc.dims import Dim
 from convcalc.graph import Layer, LayerCall, LayerGraph, TensorRef
-from convcalc.layers.base import InferContext, Requirement, ShapeError
+from convcalc.layers.base import InferContext, Requirement, ShapeError, join_details
 from convcalc.layers.model import ModelSpec
 from convcalc.types import Span, TensorType, WeightSpec, format_shape
 
@@ -166,8 +166,14 @@ def _propagate_call(analysis: Analysis, call: LayerCall) -> None:
     except Exception as e:  # a bug in a spec must not end the analysis
         report(rules.ANALYSIS_BUG, f"{layer.name} ({layer.class_name}): {type(e).__name__}: {e}")
         return
+    grouped: dict[tuple[str, str, str | None], list[str]] = {}
+    rule_of: dict[str, rules.Rule] = {}
     for p in ctx.problems:
-        report(p.rule, f"{layer.name} ({layer.class_name}): {p.message}", p.hint)
+        grouped.setdefault((p.rule.code, p.message, p.hint), []).append(p.detail)
+        rule_of[p.rule.code] = p.rule
+    for (code, message, hint), details in grouped.items():
+        report(rule_of[code], f"{layer.name} ({layer.class_name}): "
+               f"{join_details(message, details)}", hint)
     for r in ctx.requirements:
         analysis.requirements.append(PendingRequirement(r, call, _input_spans(analysis, call)))
     res.outputs = tuple(outs)

@@ -46,6 +46,7 @@ class Requirement:
     """A condition on symbolic dims that must hold for the model to build.
 
     ``lhs == rhs`` (``kind='equal'``) or ``lhs >= 1`` (``kind='positive'``, rhs unused).
+    ``detail`` names the axis when several requirements share one message.
     """
 
     kind: str
@@ -53,6 +54,12 @@ class Requirement:
     rhs: Dim
     rule: Rule
     message: str
+    detail: str = ""
+
+    def describe(self) -> str:
+        """``axis 1 (2*floor(H/8) vs floor(H/2))``."""
+        values = f"{self.lhs} vs {self.rhs}"
+        return f"{self.detail} ({values})" if self.detail else values
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,6 +69,14 @@ class Problem:
     rule: Rule
     message: str
     hint: str | None = None
+    detail: str = ""
+    """Appended to the message; problems sharing a message are reported once."""
+
+
+def join_details(message: str, details: Sequence[str]) -> str:
+    """One message for several failures of one check (``...: axis 1 (...), axis 2 (...)``)."""
+    details = [d for d in details if d]
+    return f"{message}: {', '.join(details)}" if details else message
 
 
 class InferContext:
@@ -78,18 +93,23 @@ class InferContext:
         """Record an error; the rule carries on with best-effort outputs."""
         self.problems.append(Problem(rule, message, hint))
 
-    def require_equal(self, a: Dim, b: Dim, rule: Rule, message: str) -> bool:
+    def require_equal(
+        self, a: Dim, b: Dim, rule: Rule, message: str, detail: str = ""
+    ) -> bool:
         """Check ``a == b``: an error if they differ, a requirement if symbolic.
 
-        Returns False only when the dims are known to differ.
+        With a ``detail`` (``"axis 1"``), failures sharing the message are reported as
+        one, listing each detail with its two dims. Returns False only when the dims
+        are known to differ.
         """
         if a == b:
             return True
         if dims.is_int(a) and dims.is_int(b):
-            self.error(rule, message)
+            req = Requirement("equal", a, b, rule, message, detail)
+            self.problems.append(Problem(rule, message, None, req.describe() if detail else ""))
             return False
         if not dims.identical(a, b):
-            self.requirements.append(Requirement("equal", a, b, rule, message))
+            self.requirements.append(Requirement("equal", a, b, rule, message, detail))
         return True
 
     def require_positive(self, shape: Sequence[Dim], message: str) -> None:

@@ -8,7 +8,7 @@ computed best-effort either way, so the analysis carries on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from convcalc import dims
@@ -62,7 +62,7 @@ def merged_batch(inputs: Sequence[TensorType], ctx: InferContext, class_name: st
     return sizes[0] if sizes else inputs[0].batch
 
 
-def _broadcast_dim(a: Dim, b: Dim, ctx: InferContext, message: Callable[[], str]) -> Dim:
+def _broadcast_dim(a: Dim, b: Dim, ctx: InferContext, message: str, axis: int) -> Dim:
     """One axis of a Keras 3 element-wise merge: equal dims, or 1 against anything.
 
     When a symbol meets another dim they must be equal (a requirement); the result is
@@ -75,7 +75,7 @@ def _broadcast_dim(a: Dim, b: Dim, ctx: InferContext, message: Callable[[], str]
         return b
     if b == 1:
         return a
-    ctx.require_equal(a, b, MERGE_MISMATCH, message())
+    ctx.require_equal(a, b, MERGE_MISMATCH, message, detail=f"axis {axis}")
     return b if dims.is_int(a) and not dims.is_int(b) else a
 
 
@@ -88,6 +88,8 @@ def broadcast_shapes(
     aligned dims must be equal unless one of them is 1.
     """
     batch = merged_batch(inputs, ctx, class_name)
+    message = (f"{class_name}: inputs have incompatible shapes {_describe(inputs)}, whose "
+               f"aligned dims must be equal or 1")
     out: tuple[Dim, ...] = inputs[0].shape[1:]
     for t in inputs[1:]:
         other = t.shape[1:]
@@ -95,15 +97,7 @@ def broadcast_shapes(
         lead = len(long) - len(short)
         merged = list(long[:lead])
         for k, (a, b) in enumerate(zip(long[lead:], short, strict=True)):
-            axis = 1 + lead + k
-
-            def message(a: Dim = a, b: Dim = b, axis: int = axis) -> str:
-                return (
-                    f"{class_name}: inputs have incompatible shapes {_describe(inputs)}: "
-                    f"axis {axis} is {a} in one and {b} in another"
-                )
-
-            merged.append(_broadcast_dim(a, b, ctx, message))
+            merged.append(_broadcast_dim(a, b, ctx, message, 1 + lead + k))
         out = tuple(merged)
     return (batch, *out)
 
@@ -226,9 +220,9 @@ def concatenated(
             if i != k:
                 ctx.require_equal(
                     a, b, MERGE_MISMATCH,
-                    f"{class_name}(axis={axis}): inputs {format_shape(first.shape)} and "
-                    f"{format_shape(t.shape)} differ at axis {i} ({a} vs {b}); all "
-                    f"dims but the concatenation axis must match",
+                    f"{class_name}(axis={axis}): cannot join {format_shape(first.shape)} "
+                    f"and {format_shape(t.shape)}, whose dims must match except along the "
+                    f"axis", detail=f"axis {i}",
                 )
         along.append(t.shape[k])
     out = list(first.shape)
