@@ -7,8 +7,9 @@ unknown tensor reports again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from convcalc import dims, rules
 from convcalc.diagnostics import Diagnostic
@@ -17,6 +18,8 @@ from convcalc.graph import Layer, LayerCall, LayerGraph, TensorRef
 from convcalc.layers.base import InferContext, Requirement, ShapeError, join_details
 from convcalc.layers.model import ModelSpec
 from convcalc.types import Span, TensorType, WeightSpec, format_shape
+
+T = TypeVar("T")
 
 MAX_ELEMENTS = 2**31
 """A tensor or weight larger than this (per sample) is reported as CC106."""
@@ -118,6 +121,11 @@ def propagate(
     return analysis
 
 
+def latest_input(inputs: Sequence[T], order: Callable[[T], int]) -> int:
+    """Index of the most recently produced of a call's inputs (0 when there are none)."""
+    return max(range(len(inputs)), key=lambda i: order(inputs[i]), default=0)
+
+
 def declared_inputs(graph: LayerGraph) -> dict[TensorRef, TensorType | None]:
     """The declared types of a model's inputs (None where they cannot be derived)."""
     out: dict[TensorRef, TensorType | None] = {}
@@ -157,7 +165,7 @@ def _propagate_call(analysis: Analysis, call: LayerCall) -> None:
         _propagate_nested(analysis, call, spec, known, res, report)
         return
 
-    ctx = InferContext(call.kwargs)
+    ctx = InferContext(call.kwargs, latest_input(call.inputs, lambda r: r.node))
     try:
         outs = spec.infer(known, ctx)
     except ShapeError as e:

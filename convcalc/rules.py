@@ -154,6 +154,15 @@ UNSUPPORTED = _rule(
     "Analysis continues with an unknown value in its place.",
     "Rewrite it in a form convcalc understands, or accept the unknown.",
 )
+CODE_RAISES = _rule(
+    "CC013", "model-code-raises", E,
+    "The model-building code raises an exception before the model is complete.",
+    "Run for real, the program stops there (a ValueError from Keras or from the code's own "
+    "checks, a TypeError, a missing name); the model after that point does not exist.",
+    "Fix the failing call at the reported line (its arguments, or the values it is given).",
+    bad="model = ResNet50(weights=None, input_shape=(16, 16, 3), include_top=False)",
+    good="model = ResNet50(weights=None, input_shape=(64, 64, 3), include_top=False)",
+)
 
 MERGE_MISMATCH = _rule(
     "CC101", "merge-shape-mismatch", E,

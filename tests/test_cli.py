@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES, ROOT
 
 from convcalc.cli import main
-
-from .conftest import FIXTURES, ROOT
 
 TRUTH = FIXTURES / "keras3" / "truth"
 

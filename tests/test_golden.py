@@ -12,11 +12,10 @@ import io
 import re
 
 import pytest
+from conftest import FIXTURES, ROOT
 
 from convcalc import api
 from convcalc.render.text import markdown_report, print_report
-
-from .conftest import FIXTURES, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {

@@ -82,10 +82,13 @@ def join_details(message: str, details: Sequence[str]) -> str:
 class InferContext:
     """What a shape rule may report while computing the outputs of one call."""
 
-    __slots__ = ("call_kwargs", "problems", "requirements")
+    __slots__ = ("call_kwargs", "primary", "problems", "requirements")
 
-    def __init__(self, call_kwargs: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, call_kwargs: Mapping[str, Any] | None = None, primary: int = 0) -> None:
         self.call_kwargs: Mapping[str, Any] = call_kwargs or {}
+        self.primary = primary
+        """The input best-effort outputs follow after a mismatch: the most recently
+        computed one (in an encoder/decoder, the decoder path rather than the skip)."""
         self.problems: list[Problem] = []
         self.requirements: list[Requirement] = []
 

@@ -90,8 +90,9 @@ def broadcast_shapes(
     batch = merged_batch(inputs, ctx, class_name)
     message = (f"{class_name}: inputs have incompatible shapes {_describe(inputs)}, whose "
                f"aligned dims must be equal or 1")
-    out: tuple[Dim, ...] = inputs[0].shape[1:]
-    for t in inputs[1:]:
+    primary = ctx.primary if ctx.primary < len(inputs) else 0
+    out: tuple[Dim, ...] = inputs[primary].shape[1:]
+    for t in (t for i, t in enumerate(inputs) if i != primary):
         other = t.shape[1:]
         long, short = (out, other) if len(out) >= len(other) else (other, out)
         lead = len(long) - len(short)
@@ -197,7 +198,8 @@ def concatenated(
     """Output shape of a concatenation along ``axis``.
 
     All inputs must have the same rank and equal dims off the axis; the output takes
-    the first input's dims there and the sum of the inputs' dims on the axis.
+    their dims there (the primary input's after a mismatch) and the sum of the inputs'
+    dims on the axis.
     """
     first = inputs[0]
     if not -first.rank <= axis < first.rank:
@@ -225,7 +227,8 @@ def concatenated(
                     f"axis", detail=f"axis {i}",
                 )
         along.append(t.shape[k])
-    out = list(first.shape)
+    ref = inputs[ctx.primary] if ctx.primary < len(inputs) else first
+    out = list(ref.shape if ref.rank == first.rank else first.shape)
     out[k] = dims.total(along)
     return tuple(out)
 

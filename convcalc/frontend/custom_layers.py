@@ -1,0 +1,432 @@
+"""Layers whose behaviour is code of the analysed program: subclasses of
+``keras.layers.Layer`` and ``Lambda`` layers.
+
+Such a layer is one node of the model graph. Its shape rule interprets the class's own
+``build(input_shape)`` (``add_weight`` creates its weights) and ``call(inputs)`` on
+symbolic tensors, as Keras traces ``call`` without recording what happens inside:
+layers called there are built (their weights count as the custom layer's) but are not
+nodes of the model, and tensor operations there are not named. Interpreting again
+for other input types (``--input-shape``) is done on demand.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from convcalc import dims, rules
+from convcalc.dims import Dim
+from convcalc.frontend.building import (
+    INPUT_DECLARATIONS,
+    declared_input_shape,
+    flatten_tensors,
+    restructure,
+    split_call,
+    tensor_op_node,
+    to_native,
+)
+from convcalc.frontend.objects import KerasError, LayerObj
+from convcalc.frontend.scopes import BudgetExceeded, UserException
+from convcalc.frontend.tensor_ops import ElementwiseOp
+from convcalc.frontend.values import (
+    Builtin,
+    ClassObj,
+    Function,
+    Instance,
+    SymInt,
+    Tensor,
+    Unknown,
+    Variable,
+    as_dim,
+    make_int,
+)
+from convcalc.graph import Layer
+from convcalc.layers.base import InferContext, LayerSpec, ShapeError
+from convcalc.rules import SHAPE_UNKNOWN
+from convcalc.types import Initializer, Span, TensorType, WeightSpec
+
+if TYPE_CHECKING:
+    from convcalc.frontend.interpreter import Interpreter
+
+Args = list[Any]
+Kwargs = dict[str, Any]
+
+
+@dataclass
+class _Trace:
+    """What one interpretation of a custom layer's build + call produced."""
+
+    outputs: tuple[TensorType | None, ...]
+    weights: list[WeightSpec]
+    macs: list[Dim]
+    flops: list[Dim]
+    error: str | None = None
+
+
+class Runner:
+    """Interprets one custom layer for given input types (cached per input types)."""
+
+    def __init__(self, it: Interpreter, inst: Instance | None, fn: Any, template: Any,
+                 kwargs: Kwargs, name: str) -> None:
+        self.it = it
+        self.inst = inst
+        self.fn = fn
+        self.template = template
+        self.kwargs = kwargs
+        self.name = name
+        self.cache: dict[tuple[TensorType, ...], _Trace] = {}
+        self.own: list[WeightSpec] = []
+        self.subs: list[tuple[str, tuple[WeightSpec, ...]]] = []
+        self.built_layers: set[int] = set()
+        self.macs: list[Dim] = []
+        self.flops: list[Dim] = []
+
+    def trace(self, types: Sequence[TensorType]) -> _Trace:
+        key = tuple(types)
+        if key in self.cache:
+            return self.cache[key]
+        result = self._run(types)
+        self.cache[key] = result
+        return result
+
+    def _run(self, types: Sequence[TensorType]) -> _Trace:
+        it = self.it
+        session = it.session
+        tensors = [Tensor(t, None) for t in types]
+        inputs = restructure(self.template, tensors)
+        saved = (session.detached, session.tracer)
+        session.detached, session.tracer = True, self
+        self.own, self.subs, self.built_layers = [], [], set()
+        self.macs, self.flops = [], []
+        error: str | None = None
+        out: Any = None
+        try:
+            if self.inst is not None:
+                self._build(inputs)
+                found, call = self.inst.cls.lookup("call")
+                if not found:
+                    raise ShapeError(SHAPE_UNKNOWN, f"{self.name} has no call() method")
+                out = it.call(it.bind(call, self.inst), [inputs], dict(self.kwargs), None)
+            else:
+                out = it.call(self.fn, [inputs], dict(self.kwargs), None)
+        except UserException as e:
+            error = f"{e.exc.class_name}: {e.exc.message()}"
+        except ShapeError as e:
+            error = e.message
+        except BudgetExceeded as e:
+            error = f"interpreting it stopped: {e.message}"
+        except (KerasError, RecursionError) as e:
+            error = str(e)
+        finally:
+            session.detached, session.tracer = saved
+        flat = flatten_tensors(out, strict=False) or []
+        if error is None and not flat:
+            error = "its call() does not return a tensor convcalc can follow"
+        outs = tuple(t.type for t in flat) if flat else (None,)
+        if error is None and any(t is None for t in outs):
+            error = "its call() uses operations convcalc cannot follow"
+        weights = list(self.own)
+        for prefix, ws in self.subs:
+            weights.extend(dataclasses.replace(w, name=f"{prefix}/{w.name}") for w in ws)
+        return _Trace(outs, weights, list(self.macs), list(self.flops), error)
+
+    def _build(self, inputs: Any) -> None:
+        assert self.inst is not None
+        it = self.it
+        found, build = self.inst.cls.lookup("build")
+        if not found:
+            return
+        flat = flatten_tensors(inputs, strict=False) or []
+        as_shapes = [_shape_value(t.type) for t in flat]
+        shapes: Any = (as_shapes[0] if isinstance(inputs, Tensor)
+                       else _replace_tensors(inputs, as_shapes))
+        it.call(it.bind(build, self.inst), [shapes], {}, None)
+
+    # hooks called by the session while tracing
+    def layer_called(self, layer: Layer, ins: Sequence[TensorType],
+                     outs: Sequence[TensorType]) -> None:
+        spec = layer.spec
+        if spec is None:
+            return
+        try:
+            if id(layer) not in self.built_layers:
+                self.built_layers.add(id(layer))
+                self.subs.append((layer.name, tuple(spec.weights(ins))))
+            self.macs.append(spec.macs(ins, outs))
+            self.flops.append(spec.flops(ins, outs))
+        except Exception:
+            return
+
+    def add_weight(self, w: WeightSpec) -> None:
+        self.own.append(w)
+
+
+def _shape_value(t: TensorType | None) -> Any:
+    if t is None:
+        return Unknown("an input shape")
+    return tuple(None if d == dims.BATCH else make_int(d) for d in t.shape)
+
+
+def _replace_tensors(value: Any, shapes: list[Any]) -> Any:
+    it_shapes = iter(shapes)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, Tensor):
+            return next(it_shapes)
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, tuple):
+            return tuple(walk(x) for x in v)
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        return v
+
+    return walk(value)
+
+
+class InterpretedLayer(LayerSpec):
+    """A layer whose shapes and weights come from interpreting its Python code."""
+
+    class_name = "CustomLayer"
+    family = "custom"
+
+    runner: Runner
+    n_outputs: int = 1
+
+    def num_outputs(self, call_kwargs: Mapping[str, Any] | None = None) -> int:
+        return self.n_outputs
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """The outputs of the interpreted ``call``."""
+        trace = self.runner.trace(inputs)
+        if trace.error is not None or any(t is None for t in trace.outputs):
+            raise ShapeError(SHAPE_UNKNOWN, f"{self.runner.name}: {trace.error}",
+                             "Give the layer a compute_output_shape, or use built-in layers.")
+        return tuple(t for t in trace.outputs if t is not None)
+
+    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
+        return tuple(self.runner.trace(inputs).weights)
+
+    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """The MACs of the layers its call() uses"""
+        return dims.total(self.runner.trace(inputs).macs)
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """The FLOPs of the layers its call() uses"""
+        return dims.total(self.runner.trace(inputs).flops)
+
+
+# ------------------------------------------------------------ construction
+def new_custom_layer(it: Interpreter, cls: ClassObj, args: Args, kwargs: Kwargs,
+                     node: ast.AST | None) -> Instance:
+    """Instantiate a subclass of ``keras.layers.Layer``: run its ``__init__``."""
+    inst = Instance(cls)
+    it.session.custom_sites[id(inst)] = (it.span(node), tuple(it.scope))
+    found, init = cls.lookup("__init__")
+    if found:
+        it.call(it.bind(init, inst), args, kwargs, node)
+    else:
+        _keras_layer_init(it, [inst, *args], kwargs, node)
+    if inst.layer is None:
+        _keras_layer_init(it, [inst], {}, node)
+    return inst
+
+
+def _keras_layer_init(it: Interpreter, args: Args, kwargs: Kwargs,
+                      node: ast.AST | None) -> None:
+    """``keras.layers.Layer.__init__(name=, trainable=, dtype=, input_shape=...)``."""
+    inst = args[0]
+    if not isinstance(inst, Instance) or inst.layer is not None:
+        return
+    session = it.session
+    span, scope = session.custom_sites.get(id(inst), (it.span(node), tuple(it.scope)))
+    name = kwargs.get("name")
+    lname = name if isinstance(name, str) else session.auto_name(inst.cls.name)
+    layer = Layer(lname, inst.cls.name, None, {"name": lname}, span, scope=scope)
+    if kwargs.get("trainable") is False:
+        layer.trainable = False
+    dtype = to_native(kwargs.get("dtype"), [])
+    if isinstance(dtype, str):
+        layer.dtype = dtype
+    declared: dict[str, Any] = {k: kwargs[k] for k in INPUT_DECLARATIONS if k in kwargs}
+    obj = LayerObj(layer, declared_input_shape(declared), instance=inst)
+    inst.layer = obj
+    session.owners[id(layer)] = obj
+
+
+def keras_layer_base_attr(it: Interpreter, inst: Any, name: str,
+                          node: ast.AST | None) -> Any:
+    """Members a custom layer inherits from ``keras.layers.Layer``."""
+    if not isinstance(inst, Instance):
+        return Unknown(f"Layer.{name}", name)
+    if name == "__init__":
+        return Builtin("Layer.__init__", _keras_layer_init).bind(inst)
+    if name in ("add_weight", "add_variable"):
+        return Builtin("add_weight", _add_weight).bind(inst)
+    if name in ("build", "compute_output_shape", "get_config"):
+        if name == "get_config":
+            return Builtin("get_config", lambda it2, a, k, n: dict(
+                inst.layer.layer.config) if inst.layer else {}).bind(inst)
+        return Builtin(name, lambda it2, a, k, n: None).bind(inst)
+    if name == "call":
+        return Builtin("call", lambda it2, a, k, n: a[1] if len(a) > 1 else None).bind(inst)
+    obj = inst.layer
+    if obj is not None:
+        if name == "name":
+            return obj.layer.name
+        if name == "trainable":
+            return obj.layer.trainable
+        if name in ("dtype", "compute_dtype", "variable_dtype"):
+            return obj.layer.dtype
+        if name in ("output", "input"):
+            from convcalc.frontend.keras_api import layer_attr
+
+            return layer_attr(it, obj, name, node)
+        if name == "built":
+            return bool(obj.nodes)
+    return Unknown(f"{inst.cls.name}.{name}", name)
+
+
+def custom_layer_setattr(it: Interpreter, inst: Instance, name: str, value: Any) -> None:
+    if inst.layer is not None and name == "trainable" and isinstance(value, bool):
+        inst.layer.layer.trainable = value
+
+
+def _add_weight(it: Interpreter, args: Args, kwargs: Kwargs, node: ast.AST | None) -> Any:
+    """``self.add_weight(shape, initializer, dtype, trainable, ..., name)`` (Keras 3
+    order; Keras 2's ``add_weight(name, shape, ...)`` too)."""
+    rest = args[1:]
+    order = ("name", "shape", "dtype", "initializer") if rest and isinstance(rest[0], str) else (
+        "shape", "initializer", "dtype", "trainable")
+    bound = dict(zip(order, rest, strict=False))
+    bound.update(kwargs)
+    shape = bound.get("shape")
+    if shape is None:
+        shape = ()
+    if not isinstance(shape, (tuple, list)):
+        shape = (shape,)
+    sizes: list[Dim] = []
+    for d in shape:
+        dim = as_dim(d)
+        if dim is None:
+            return Unknown("a weight of unknown shape")
+        sizes.append(dim)
+    name = bound.get("name")
+    wname = name if isinstance(name, str) else f"variable_{len(_tracer_weights(it))}"
+    trainable = bound.get("trainable", True)
+    init = to_native(bound.get("initializer"), [])
+    initializer = Initializer(init) if isinstance(init, str) else (
+        Initializer(str(init["class_name"])) if isinstance(init, dict) and "class_name" in init
+        else None)
+    weight = WeightSpec(wname, tuple(sizes), trainable is not False, initializer)
+    tracer = it.session.tracer
+    if isinstance(tracer, Runner):
+        tracer.add_weight(weight)
+    return Variable(tuple(sizes), wname, trainable is not False)
+
+
+def _tracer_weights(it: Interpreter) -> list[WeightSpec]:
+    tracer = it.session.tracer
+    return tracer.own if isinstance(tracer, Runner) else []
+
+
+# ------------------------------------------------------------------- calls
+def call_custom_layer(it: Interpreter, inst: Instance, args: Args, kwargs: Kwargs,
+                      span: Span | None) -> Any:
+    """Calling a custom layer on tensors: one node of the graph."""
+    obj = inst.layer
+    assert obj is not None
+    if not args:
+        return Unknown(f"{obj.name}()")
+    template = args[0]
+    plain = {k: v for k, v in kwargs.items() if not isinstance(v, Tensor)}
+    runner = Runner(it, inst, None, template, plain, obj.name)
+    if obj.layer.spec is None:
+        obj.layer.spec = InterpretedLayer(runner=runner)
+    return _call_interpreted(it, obj, runner, template, kwargs, span)
+
+
+def _call_interpreted(it: Interpreter, obj: LayerObj, runner: Runner, template: Any,
+                      kwargs: Kwargs, span: Span | None) -> Any:
+    session = it.session
+    tensors, plain = split_call(None, (template,), {})
+    if not tensors:
+        return Unknown(f"{obj.name}(...) on a value that is not a Keras tensor")
+    spec = obj.layer.spec
+    assert isinstance(spec, InterpretedLayer)
+    if any(t.pending is not None for t in tensors):
+        from convcalc.frontend.objects import RankChoice
+
+        known = [t.type for t in tensors if t.type is not None]
+        raise RankChoice(tensors[0].pending, known[0].rank if known else 4)  # type: ignore[arg-type]
+    types: tuple[TensorType | None, ...] = (None,)
+    if all(t.type is not None for t in tensors):
+        trace = runner.trace([t.type for t in tensors])  # type: ignore[misc]
+        types = trace.outputs
+        if trace.error is not None:
+            it.report(rules.SHAPE_UNKNOWN, f"{obj.name} ({obj.layer.class_name}): cannot "
+                      f"follow its code: {trace.error}", span, layer=obj.name)
+    if session.detached:
+        outs = [Tensor(t, None) for t in types]
+        tracer = session.tracer
+        if isinstance(tracer, Runner) and all(t is not None for t in types) and all(
+                t.type is not None for t in tensors):
+            tracer.subs.append((obj.name, tuple(spec.weights([t.type for t in tensors]))))  # type: ignore[misc]
+        return outs[0] if len(outs) == 1 else outs
+    node_ = session._node(obj.layer, tuple(tensors), span, plain)
+    outs = [Tensor(t, node_, i) for i, t in enumerate(types)]
+    node_.outputs = tuple(outs)
+    obj.nodes.append(node_)
+    return outs[0] if len(outs) == 1 else outs
+
+
+def new_lambda_layer(it: Interpreter, args: Args, kwargs: Kwargs,
+                     node: ast.AST | None) -> LayerObj:
+    """``Lambda(function, output_shape=None, mask=None, arguments=None, name=...)``."""
+    session = it.session
+    bound = dict(zip(("function", "output_shape", "mask", "arguments"), args, strict=False))
+    bound.update(kwargs)
+    fn = bound.get("function")
+    name = bound.get("name")
+    lname = name if isinstance(name, str) else session.auto_name("Lambda")
+    layer = Layer(lname, "Lambda", None, {"name": lname}, it.span(node), scope=tuple(it.scope))
+    declared: dict[str, Any] = {k: bound[k] for k in INPUT_DECLARATIONS if k in bound}
+    obj = LayerObj(layer, declared_input_shape(declared))
+    session.owners[id(layer)] = obj
+    extra = bound.get("arguments")
+    obj.attrs["__lambda__"] = (fn, extra if isinstance(extra, dict) else {})
+    if not isinstance(fn, (Function, Builtin)):
+        it.report(rules.SHAPE_UNKNOWN, f"{lname} (Lambda): its function is not code convcalc "
+                  "can read", node=node, layer=lname)
+    return obj
+
+
+def call_lambda_layer(it: Interpreter, obj: LayerObj, args: Args, kwargs: Kwargs,
+                      span: Span | None) -> Any:
+    fn, extra = obj.attrs["__lambda__"]
+    if not args:
+        return Unknown(f"{obj.name}()")
+    template = args[0]
+    if obj.layer.spec is None:
+        runner = Runner(it, None, fn, template, dict(extra), obj.name)
+        obj.layer.spec = InterpretedLayer(runner=runner)
+    spec = obj.layer.spec
+    assert isinstance(spec, InterpretedLayer)
+    return _call_interpreted(it, obj, spec.runner, template, kwargs, span)
+
+
+def variable_arith(it: Interpreter, op: str, operands: list[Any], node: ast.AST) -> Any:
+    """Arithmetic between tensors and a custom layer's weights (``x * self.gamma``)."""
+    tensors: list[Tensor] = []
+    for x in operands:
+        if isinstance(x, Variable):
+            tensors.append(Tensor(TensorType(x.shape), None))
+        elif isinstance(x, Tensor):
+            tensors.append(x)
+        elif not isinstance(x, (int, float, bool, SymInt)):
+            return Unknown(it.text(node), None, node)
+    return tensor_op_node(it.session, ElementwiseOp(op=op), tensors, it.span(node),
+                          tuple(it.scope))
