@@ -106,24 +106,18 @@ def propagate(
     graph: LayerGraph, inputs: Mapping[TensorRef, TensorType] | None = None
 ) -> Analysis:
     """Propagate shapes through ``graph``; ``inputs`` overrides model input types."""
-    analysis = Analysis(graph, {}, {}, [], [])
-    for layer in graph.layers:
-        analysis.layers[id(layer)] = LayerResult(layer)
-    overrides = {ref.node: t for ref, t in (inputs or {}).items()}
-    for call in graph.ordered_calls():
-        if call.id in overrides:
-            res = CallResult(call, (), (overrides[call.id],), 0, 0)
-            analysis.calls[call.id] = res
-            analysis.layers[id(call.layer)].calls.append(res)
-            analysis.layers[id(call.layer)].weights = ()
-            continue
-        _propagate_call(analysis, call)
-    return analysis
+    return _Propagator(graph, inputs or {}).run()
 
 
 def latest_input(inputs: Sequence[T], order: Callable[[T], int]) -> int:
     """Index of the most recently produced of a call's inputs (0 when there are none)."""
-    return max(range(len(inputs)), key=lambda i: order(inputs[i]), default=0)
+    if len(inputs) < 2:
+        return 0
+    return max(range(len(inputs)), key=lambda i: order(inputs[i]))
+
+
+def _node_of(ref: TensorRef) -> int:
+    return ref.node
 
 
 def declared_inputs(graph: LayerGraph) -> dict[TensorRef, TensorType | None]:
@@ -141,120 +135,174 @@ def declared_inputs(graph: LayerGraph) -> dict[TensorRef, TensorType | None]:
     return out
 
 
-def _propagate_call(analysis: Analysis, call: LayerCall) -> None:
-    layer = call.layer
-    spec = layer.spec
-    lres = analysis.layers[id(layer)]
-    ins = tuple(analysis.tensor(r) for r in call.inputs)
-    n_out = spec.num_outputs(call.kwargs) if spec is not None else 1
-    res = CallResult(call, ins, (None,) * n_out)
-    analysis.calls[call.id] = res
-    lres.calls.append(res)
-    if spec is None or any(t is None for t in ins):
-        return
-    known: tuple[TensorType, ...] = ins  # type: ignore[assignment]
-    span = call.span or layer.span
+class _Propagator:
+    """One propagation run over one graph."""
 
-    def report(rule: rules.Rule, message: str, hint: str | None = None) -> None:
-        analysis.diagnostics.append(
-            rule.diagnostic(message, span=span, layer=layer.name, hint=hint,
-                            related=_input_spans(analysis, call))
-        )
+    def __init__(self, graph: LayerGraph, inputs: Mapping[TensorRef, TensorType]) -> None:
+        self.graph = graph
+        self.analysis = Analysis(graph, {id(layer): LayerResult(layer) for layer in graph.layers},
+                                 {}, [], [])
+        self.overrides = {ref.node: t for ref, t in inputs.items()}
 
-    if isinstance(spec, ModelSpec):
-        _propagate_nested(analysis, call, spec, known, res, report)
-        return
+    def run(self) -> Analysis:
+        for call in self.graph.ordered_calls():
+            self.call(call)
+        return self.analysis
 
-    ctx = InferContext(call.kwargs, latest_input(call.inputs, lambda r: r.node))
-    try:
-        outs = spec.infer(known, ctx)
-    except ShapeError as e:
-        report(e.rule, f"{layer.name} ({layer.class_name}): {e.message}", e.hint)
-        return
-    except Exception as e:  # a bug in a spec must not end the analysis
-        report(rules.ANALYSIS_BUG, f"{layer.name} ({layer.class_name}): {type(e).__name__}: {e}")
-        return
-    grouped: dict[tuple[str, str, str | None], list[str]] = {}
-    rule_of: dict[str, rules.Rule] = {}
-    for p in ctx.problems:
-        grouped.setdefault((p.rule.code, p.message, p.hint), []).append(p.detail)
-        rule_of[p.rule.code] = p.rule
-    for (code, message, hint), details in grouped.items():
-        report(rule_of[code], f"{layer.name} ({layer.class_name}): "
-               f"{join_details(message, details)}", hint)
-    for r in ctx.requirements:
-        analysis.requirements.append(PendingRequirement(r, call, _input_spans(analysis, call)))
-    res.outputs = tuple(outs)
+    def report(self, call: LayerCall, rule: rules.Rule, message: str,
+               hint: str | None = None) -> None:
+        self.analysis.diagnostics.append(rule.diagnostic(
+            message, span=call.span or call.layer.span, layer=call.layer.name, hint=hint,
+            related=self.input_spans(call)))
 
-    try:
-        weights = spec.weights(known)
-        res.macs = spec.macs(known, outs)
-        res.flops = spec.flops(known, outs)
-    except Exception as e:
-        report(rules.ANALYSIS_BUG, f"{layer.name} ({layer.class_name}): {type(e).__name__}: {e}")
-        return
-    _check_sizes(outs, weights, report)
-    _record_weights(lres, weights, call, report)
+    def input_spans(self, call: LayerCall) -> tuple[Span, ...]:
+        spans: list[Span] = []
+        for ref in call.inputs:
+            producer = self.graph.calls[ref.node]
+            s = producer.span or producer.layer.span
+            if s is not None and s not in spans:
+                spans.append(s)
+        return tuple(spans)
 
-
-def _propagate_nested(
-    analysis: Analysis,
-    call: LayerCall,
-    spec: ModelSpec,
-    ins: Sequence[TensorType],
-    res: CallResult,
-    report: object,
-) -> None:
-    inner_graph = spec.graph
-    lres = analysis.layers[id(call.layer)]
-    if len(ins) != len(inner_graph.inputs):
-        analysis.diagnostics.append(rules.INCOMPATIBLE_INPUT.diagnostic(
-            f"{call.layer.name}: model expects {len(inner_graph.inputs)} inputs, "
-            f"got {len(ins)}",
-            span=call.span, layer=call.layer.name))
-        return
-    declared = declared_inputs(inner_graph)
-    overrides: dict[TensorRef, TensorType] = {}
-    for ref, got in zip(inner_graph.inputs, ins, strict=True):
-        want = declared[ref]
-        if want is not None and not _compatible(want, got):
-            analysis.diagnostics.append(rules.INCOMPATIBLE_INPUT.diagnostic(
-                f"{call.layer.name}: input {format_shape(got.shape)} is incompatible with "
-                f"the model's declared input {format_shape(want.shape)}",
-                span=call.span, layer=call.layer.name))
+    def call(self, call: LayerCall) -> None:
+        layer = call.layer
+        spec = layer.spec
+        analysis = self.analysis
+        lres = analysis.layers[id(layer)]
+        if call.id in self.overrides:
+            res = CallResult(call, (), (self.overrides[call.id],), 0, 0)
+            analysis.calls[call.id] = res
+            lres.calls.append(res)
+            lres.weights = ()
             return
-        overrides[ref] = got
-    inner = propagate(inner_graph, overrides)
-    for d in inner.diagnostics:
-        analysis.diagnostics.append(d)
-    analysis.requirements.extend(inner.requirements)
-    res.outputs = tuple(inner.output_types)
-    weights: list[WeightSpec] = []
-    macs: list[Dim] = []
-    flops: list[Dim] = []
-    complete = True
-    for lr in inner.layers.values():
-        if lr.weights is None:
-            complete = complete and lr.layer.spec is not None and not lr.calls
-        else:
-            trainable = lr.layer.trainable
-            weights.extend(
-                WeightSpec(f"{lr.layer.name}/{w.name}", w.shape, w.trainable and trainable,
-                           w.initializer, w.dtype)
-                for w in lr.weights
-            )
-        for cr in lr.calls:
-            if cr.macs is None or cr.flops is None:
-                complete = False
+        calls = analysis.calls
+        ins = tuple(
+            outs[r.index] if r.index < len(outs := calls[r.node].outputs) else None
+            for r in call.inputs
+        )
+        n_out = spec.num_outputs(call.kwargs) if spec is not None else 1
+        res = CallResult(call, ins, (None,) * n_out)
+        calls[call.id] = res
+        lres.calls.append(res)
+        if spec is None or None in ins:
+            return
+        known: tuple[TensorType, ...] = ins  # type: ignore[assignment]
+        if isinstance(spec, ModelSpec):
+            self.nested(call, spec, known, res, lres)
+            return
+        where = f"{layer.name} ({layer.class_name})"
+        ctx = InferContext(call.kwargs, latest_input(call.inputs, _node_of))
+        try:
+            outs = spec.infer(known, ctx)
+            weights = spec.weights(known)
+            res.macs = spec.macs(known, outs)
+            res.flops = spec.flops(known, outs)
+        except ShapeError as e:
+            self.report(call, e.rule, f"{where}: {e.message}", e.hint)
+            return
+        except Exception as e:  # a bug in a spec must not end the analysis
+            self.report(call, rules.ANALYSIS_BUG, f"{where}: {type(e).__name__}: {e}")
+            return
+        if ctx.problems:
+            self.problems(call, where, ctx)
+        for r in ctx.requirements:
+            analysis.requirements.append(PendingRequirement(r, call, self.input_spans(call)))
+        res.outputs = tuple(outs)
+        self.check_sizes(call, outs, weights)
+        self.record_weights(call, lres, weights)
+
+    def problems(self, call: LayerCall, where: str, ctx: InferContext) -> None:
+        """Problems sharing a message become one diagnostic listing their details."""
+        grouped: dict[tuple[rules.Rule, str, str | None], list[str]] = {}
+        for p in ctx.problems:
+            grouped.setdefault((p.rule, p.message, p.hint), []).append(p.detail)
+        for (rule, message, hint), details in grouped.items():
+            self.report(call, rule, f"{where}: {join_details(message, details)}", hint)
+
+    def nested(self, call: LayerCall, spec: ModelSpec, ins: Sequence[TensorType],
+               res: CallResult, lres: LayerResult) -> None:
+        """A model used as a layer: propagate through its own graph."""
+        inner_graph = spec.graph
+        if len(ins) != len(inner_graph.inputs):
+            self.report(call, rules.INCOMPATIBLE_INPUT,
+                        f"{call.layer.name}: model expects {len(inner_graph.inputs)} inputs, "
+                        f"got {len(ins)}")
+            return
+        declared = declared_inputs(inner_graph)
+        overrides: dict[TensorRef, TensorType] = {}
+        for ref, got in zip(inner_graph.inputs, ins, strict=True):
+            want = declared[ref]
+            if want is not None and not _compatible(want, got):
+                self.report(call, rules.INCOMPATIBLE_INPUT,
+                            f"{call.layer.name}: input {format_shape(got.shape)} is "
+                            f"incompatible with the model's declared input "
+                            f"{format_shape(want.shape)}")
+                return
+            overrides[ref] = got
+        inner = propagate(inner_graph, overrides)
+        self.analysis.diagnostics.extend(inner.diagnostics)
+        self.analysis.requirements.extend(inner.requirements)
+        res.outputs = tuple(inner.output_types)
+        weights: list[WeightSpec] = []
+        macs: list[Dim] = []
+        flops: list[Dim] = []
+        complete = True
+        for lr in inner.layers.values():
+            if lr.weights is None:
+                complete = complete and lr.layer.spec is not None and not lr.calls
             else:
-                macs.append(cr.macs)
-                flops.append(cr.flops)
-    if complete:
-        res.macs = dims.total(macs)
-        res.flops = dims.total(flops)
+                trainable = lr.layer.trainable
+                weights.extend(
+                    WeightSpec(f"{lr.layer.name}/{w.name}", w.shape, w.trainable and trainable,
+                               w.initializer, w.dtype)
+                    for w in lr.weights
+                )
+            for cr in lr.calls:
+                if cr.macs is None or cr.flops is None:
+                    complete = False
+                else:
+                    macs.append(cr.macs)
+                    flops.append(cr.flops)
+        if complete:
+            res.macs = dims.total(macs)
+            res.flops = dims.total(flops)
+            if lres.weights is None:
+                lres.weights = tuple(weights)
+                lres.inner = inner
+
+    def record_weights(self, call: LayerCall, lres: LayerResult,
+                       weights: tuple[WeightSpec, ...]) -> None:
+        """The first call builds the weights; later calls of a shared layer must fit them."""
         if lres.weights is None:
-            lres.weights = tuple(weights)
-            lres.inner = inner
+            lres.weights = weights
+            return
+        old = [w.shape for w in lres.weights]
+        new = [w.shape for w in weights]
+        if old != new and all(dims.is_int(d) for s in old + new for d in s):
+            self.report(
+                call, rules.INCOMPATIBLE_INPUT,
+                f"shared layer {call.layer.name} ({call.layer.class_name}) is called on inputs "
+                f"its weights do not fit: weights {_fmt_shapes(old)} were built by its first "
+                f"call, this call needs {_fmt_shapes(new)}",
+                "A shared layer needs inputs of the same shape (except the batch) on every "
+                "call.",
+            )
+
+    def check_sizes(self, call: LayerCall, outs: Sequence[TensorType],
+                    weights: Sequence[WeightSpec]) -> None:
+        """CC106 for a tensor or weight over MAX_ELEMENTS elements."""
+        for t in outs:
+            n = dims.prod(t.shape[1:])
+            if type(n) is int and n > MAX_ELEMENTS:
+                self.report(call, rules.TENSOR_TOO_LARGE,
+                            f"output {format_shape(t.shape)} holds {n:,} elements per sample")
+                return
+        for w in weights:
+            n = w.size
+            if type(n) is int and n > MAX_ELEMENTS:
+                self.report(call, rules.TENSOR_TOO_LARGE,
+                            f"weight {w.name} {format_shape(w.shape)} holds {n:,} elements")
+                return
 
 
 def _compatible(want: TensorType, got: TensorType) -> bool:
@@ -266,50 +314,5 @@ def _compatible(want: TensorType, got: TensorType) -> bool:
     )
 
 
-def _record_weights(
-    lres: LayerResult, weights: tuple[WeightSpec, ...], call: LayerCall, report: object
-) -> None:
-    if lres.weights is None:
-        lres.weights = weights
-        return
-    old = [w.shape for w in lres.weights]
-    new = [w.shape for w in weights]
-    if old != new and all(dims.is_int(d) for s in old + new for d in s):
-        report(  # type: ignore[operator]
-            rules.INCOMPATIBLE_INPUT,
-            f"shared layer {call.layer.name} ({call.layer.class_name}) is called on inputs "
-            f"its weights do not fit: weights {_fmt_shapes(old)} were built by its first "
-            f"call, this call needs {_fmt_shapes(new)}",
-            "A shared layer needs inputs of the same shape (except the batch) on every call.",
-        )
-
-
-def _check_sizes(
-    outs: Sequence[TensorType], weights: Sequence[WeightSpec], report: object
-) -> None:
-    for t in outs:
-        n = dims.prod(t.shape[1:])
-        if dims.is_int(n) and n > MAX_ELEMENTS:  # type: ignore[operator]
-            report(rules.TENSOR_TOO_LARGE,  # type: ignore[operator]
-                   f"output {format_shape(t.shape)} holds {n:,} elements per sample")
-            return
-    for w in weights:
-        n = w.size
-        if dims.is_int(n) and n > MAX_ELEMENTS:  # type: ignore[operator]
-            report(rules.TENSOR_TOO_LARGE,  # type: ignore[operator]
-                   f"weight {w.name} {format_shape(w.shape)} holds {n:,} elements")
-            return
-
-
 def _fmt_shapes(shapes: list[tuple[Dim, ...]]) -> str:
     return ", ".join(format_shape(s) for s in shapes)
-
-
-def _input_spans(analysis: Analysis, call: LayerCall) -> tuple[Span, ...]:
-    spans: list[Span] = []
-    for ref in call.inputs:
-        producer = analysis.graph.calls[ref.node]
-        s = producer.span or producer.layer.span
-        if s is not None and s not in spans:
-            spans.append(s)
-    return tuple(spans)

@@ -136,16 +136,13 @@ _MISSING: Any = _Missing()
 class Option:
     """A declared layer argument: its name, default and converter."""
 
-    __slots__ = ("convert", "default", "name")
+    __slots__ = ("convert", "default", "name", "required")
 
     def __init__(self, default: Any = _MISSING, convert: Converter | None = None) -> None:
         self.name = ""
         self.default = default
         self.convert = convert
-
-    @property
-    def required(self) -> bool:
-        return self.default is _MISSING
+        self.required = default is _MISSING
 
     def __repr__(self) -> str:
         return f"Option({self.name!r}, default={self.default!r})"
@@ -266,7 +263,7 @@ class LayerSpec:
     @classmethod
     def upgrade_config(cls, config: Mapping[str, Any]) -> Mapping[str, Any]:
         """Map Keras 1/2 argument names and forms onto Keras 3 ones."""
-        if not cls.renamed or not any(k in config for k in cls.renamed):
+        if not cls.renamed or not cls.renamed.keys() & config.keys():
             return config
         out = dict(config)
         for old, new in cls.renamed.items():
@@ -279,22 +276,25 @@ class LayerSpec:
     def from_config(cls, config: Mapping[str, Any]) -> Self:
         """Build the spec from a Keras config dict (unknown keys are ignored)."""
         cfg = cls.upgrade_config(config)
-        values: dict[str, Any] = {}
-        for f in cls._spec_fields():
-            if f.name in cfg:
-                raw = cfg[f.name]
-                try:
-                    values[f.name] = f.convert(raw, cls) if f.convert else raw
-                except ConfigError as e:
-                    raise ConfigError(f"{cls.class_name}: {e}", f.name) from None
-                except (TypeError, ValueError) as e:
+        spec = cls.__new__(cls)
+        values = spec.__dict__
+        for f in cls._fields:
+            raw = cfg.get(f.name, _MISSING)
+            if raw is _MISSING:
+                if f.required:
                     raise ConfigError(
-                        f"{cls.class_name}: invalid {f.name}={raw!r} ({e})", f.name
-                    ) from None
-            elif f.required:
-                raise ConfigError(f"{cls.class_name}: missing required argument {f.name!r}",
-                                  f.name)
-        spec = cls(**values)
+                        f"{cls.class_name}: missing required argument {f.name!r}", f.name)
+                values[f.name] = f.default
+                continue
+            try:
+                values[f.name] = f.convert(raw, cls) if f.convert else raw
+            except ConfigError as e:
+                raise ConfigError(f"{cls.class_name}: {e}", f.name) from None
+            except (TypeError, ValueError) as e:
+                raise ConfigError(
+                    f"{cls.class_name}: invalid {f.name}={raw!r} ({e})", f.name
+                ) from None
+        spec.__post_init__()
         spec.validate()
         return spec
 

@@ -68,12 +68,21 @@ def totals_lines(t: Totals) -> list[str]:
     partial = "" if t.complete else (
         f"  (lower bound: {t.unknown_layers} layer(s) / {t.unknown_calls} call(s) unknown)")
     return [
-        f"Total params: {count(t.params)} ({memory(t.weight_bytes)}){partial}",
+        f"Total params: {count(t.params)}{_unit(memory(t.weight_bytes), t.weight_bytes)}"
+        f"{partial}",
         f"Trainable params: {count(t.trainable_params)}",
         f"Non-trainable params: {count(t.non_trainable_params)}",
-        f"MACs: {count(t.macs)} ({si(t.macs)})",
-        f"FLOPs: {count(t.flops)} ({si(t.flops)})",
+        f"MACs: {count(t.macs)}{_unit(si(t.macs), t.macs)}",
+        f"FLOPs: {count(t.flops)}{_unit(si(t.flops), t.flops)}",
     ]
+
+
+def _unit(text: str, d: Dim) -> str:
+    """`` (14.12 MB)`` after a concrete count; nothing after a formula."""
+    return f" ({text})" if dims.is_int(d) else ""
+
+
+HEADERS = ("Layer (type)", "Output Shape", "Param #", "MACs", "Connected to")
 
 
 def print_report(
@@ -82,28 +91,37 @@ def print_report(
     """The table of every model, its totals, then the diagnostics."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=out, force_terminal=color, no_color=color is False,
-                      width=None if out.isatty() else 160, highlight=False)
+                      width=None if out.isatty() else 160, highlight=False, emoji=False)
     for m in report.models:
-        console.print(f'Model: "{m.name}"')
-        table = Table()
-        table.add_column("Layer (type)", overflow="fold")
-        table.add_column("Output Shape", overflow="fold")
-        table.add_column("Param #", justify="right")
-        table.add_column("MACs", justify="right")
+        console.print(Text(f'Model: "{m.name}"'))
         sequential = m.graph.kind == "Sequential"
-        if not sequential:
-            table.add_column("Connected to", overflow="fold")
+        rows = []
         for row in m.rows(expand_nested=expand_nested):
             cells = [_layer_label(row), shapes_cell(row.output_types),
                      count(row.result.params), si(row.macs)]
             if not sequential:
                 cells.append(_connected(row))
-            table.add_row(*cells)
+            rows.append(cells)
+        headers = HEADERS[:4] if sequential else HEADERS
+        widths = [max(len(line) for cell in [h, *(r[i] for r in rows)]
+                      for line in cell.split("\n"))
+                  for i, h in enumerate(headers)]
+        # Columns that fit are given their width, which spares rich measuring every
+        # cell; otherwise rich folds the long ones to the terminal's width.
+        fits = sum(widths) + 3 * len(widths) + 1 <= console.width
+        table = Table()
+        for i, h in enumerate(headers):
+            table.add_column(h, justify="right" if i in (2, 3) else "left",
+                             width=widths[i] if fits else None, no_wrap=fits,
+                             overflow="fold")
+        for cells in rows:
+            table.add_row(*(Text(c) for c in cells))
         console.print(table)
         for line in totals_lines(m.totals):
-            console.print(f" {line}")
+            console.print(Text(f" {line}"))
         console.print()
     diags = report.all_diagnostics()
     for d in diags:
