@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from convcalc import rules
 from convcalc.frontend import operators as ops
 from convcalc.frontend.values import (
+    Args,
     BoundMethod,
     Builtin,
     BuiltinType,
@@ -24,10 +25,12 @@ from convcalc.frontend.values import (
     Instance,
     Iterator,
     KerasRef,
+    Kwargs,
     LayerClass,
     ModuleObj,
     SuperProxy,
     SymInt,
+    SyntaxNode,
     Tensor,
     Unknown,
 )
@@ -35,9 +38,6 @@ from convcalc.frontend.values import (
 if TYPE_CHECKING:
     from convcalc.frontend.interpreter import Interpreter
 
-Args = list[Any]
-Kwargs = dict[str, Any]
-Node = ast.AST | None
 
 _KERAS_BASES = {"Layer": "Layer", "Model": "Model", "Functional": "Model",
                 "Sequential": "Model"}
@@ -343,7 +343,7 @@ def variable_arith(it: Interpreter, op: str, operands: list[Any], node: ast.AST)
 
 
 # ------------------------------------------------------------------ isinstance & co
-def isinstance_builtin(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def isinstance_builtin(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     v, kind = args[0], args[1]
     r = instance_of(v, kind)
     return Unknown("isinstance(...)") if r is None else r
@@ -396,7 +396,7 @@ def instance_of(v: Any, kind: Any) -> bool | None:
     return None
 
 
-def issubclass_builtin(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def issubclass_builtin(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     a, b = args[0], args[1]
     if isinstance(a, BuiltinType) and isinstance(b, BuiltinType) and a.py and b.py:
         return issubclass(a.py, b.py)
@@ -405,7 +405,7 @@ def issubclass_builtin(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) 
     return Unknown("issubclass(...)")
 
 
-def type_builtin(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def type_builtin(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     from convcalc.frontend import pybuiltins
 
     if len(args) != 1:

@@ -32,10 +32,12 @@ from convcalc.frontend.objects import KerasError, LayerObj
 from convcalc.frontend.scopes import BudgetExceeded, UserException
 from convcalc.frontend.tensor_ops import ElementwiseOp
 from convcalc.frontend.values import (
+    Args,
     Builtin,
     ClassObj,
     Function,
     Instance,
+    Kwargs,
     SymInt,
     Tensor,
     Unknown,
@@ -51,8 +53,6 @@ from convcalc.types import Initializer, Span, TensorType, WeightSpec
 if TYPE_CHECKING:
     from convcalc.frontend.interpreter import Interpreter
 
-Args = list[Any]
-Kwargs = dict[str, Any]
 
 
 @dataclass

@@ -12,7 +12,6 @@ are read from the installed package's own source files.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +20,15 @@ from convcalc.frontend.building import flatten_tensors, tensor_op_node, to_nativ
 from convcalc.frontend.objects import KerasError, LayerObj, ModelObj, RecordedCall
 from convcalc.frontend.tensor_ops import UNARY_FUNCTIONS, ElementwiseOp, GetItem, index_key
 from convcalc.frontend.values import (
+    Args,
     Builtin,
     ContextValue,
     KerasObject,
     KerasRef,
+    Kwargs,
     LayerClass,
     SymInt,
+    SyntaxNode,
     Tensor,
     Unknown,
     make_int,
@@ -36,9 +38,6 @@ from convcalc.layers import lookup
 if TYPE_CHECKING:
     from convcalc.frontend.interpreter import Interpreter
 
-Args = list[Any]
-Kwargs = dict[str, Any]
-Node = ast.AST | None
 
 MODELLED_AREAS = frozenset({
     "layers", "models", "engine", "backend", "config", "ops", "activations", "initializers",
@@ -84,7 +83,7 @@ def is_source_path(path: tuple[str, ...]) -> bool:
     return len(p) > 1 and p[0] == "keras" and p[1] not in MODELLED_AREAS
 
 
-def import_keras(it: Interpreter, dotted: str, node: Node) -> Any:
+def import_keras(it: Interpreter, dotted: str, node: SyntaxNode) -> Any:
     """The value of ``import <dotted>`` for a keras / tensorflow module path."""
     path = tuple(dotted.split("."))
     if is_source_path(path):
@@ -92,7 +91,7 @@ def import_keras(it: Interpreter, dotted: str, node: Node) -> Any:
     return KerasRef(path)
 
 
-def keras_attr(it: Interpreter, ref: KerasRef, name: str, node: Node) -> Any:
+def keras_attr(it: Interpreter, ref: KerasRef, name: str, node: SyntaxNode) -> Any:
     """``ref.name`` for a keras module or name."""
     raw = (*ref.path, name)
     path = canonical(raw)
@@ -144,7 +143,7 @@ def activation_ref(name: str) -> KerasRef:
     return ref
 
 
-def _activations_get(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _activations_get(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     """``keras.activations.get(identifier)``: None is linear, a name its function."""
     v = args[0] if args else kwargs.get("identifier")
     if v is None:
@@ -179,7 +178,7 @@ def _layers_member(raw: tuple[str, ...], name: str) -> Any:
 
 
 def call_keras_ref(it: Interpreter, ref: KerasRef, args: Args, kwargs: Kwargs,
-                   node: Node) -> Any:
+                   node: SyntaxNode) -> Any:
     """Calling a keras / tensorflow name convcalc does not model.
 
     Classes (optimizers, initializers, regularizers, callbacks...) give an object that
@@ -197,7 +196,7 @@ def call_keras_ref(it: Interpreter, ref: KerasRef, args: Args, kwargs: Kwargs,
 
 # ------------------------------------------------------------------ layers
 def create_layer(it: Interpreter, cls: LayerClass, args: Args, kwargs: Kwargs,
-                 node: Node) -> Any:
+                 node: SyntaxNode) -> Any:
     """A layer constructor call."""
     span = it.span(node)
     scope = tuple(it.scope)
@@ -211,7 +210,7 @@ def create_layer(it: Interpreter, cls: LayerClass, args: Args, kwargs: Kwargs,
     return it.session.create_layer(cls, tuple(args), kwargs, span, scope)
 
 
-def _input_layer(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> LayerObj:
+def _input_layer(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> LayerObj:
     params = ("shape", "batch_size", "dtype", "sparse", "batch_shape", "input_tensor",
               "optional", "name")
     bound = dict(zip(params, args, strict=False))
@@ -236,7 +235,7 @@ def _input_layer(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Lay
     return owner
 
 
-def _input(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _input(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     params = ("shape", "batch_size", "dtype", "sparse", "batch_shape", "name", "tensor")
     bound = dict(zip(params, args, strict=False))
     bound.update(kwargs)
@@ -248,7 +247,7 @@ def _input(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
                                  tuple(it.scope))
 
 
-def _model(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _model(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     bound = dict(zip(("inputs", "outputs"), args, strict=False))
     bound.update(kwargs)
     inputs = bound.get("inputs", bound.get("input"))
@@ -264,7 +263,7 @@ def _model(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
                                  tuple(it.scope), bound.get("trainable", True))
 
 
-def _sequential(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _sequential(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     bound = dict(zip(("layers", "trainable", "name"), args, strict=False))
     bound.update(kwargs)
     return it.session.sequential(bound.get("layers"), bound.get("name"), it.span(node),
@@ -274,7 +273,7 @@ def _sequential(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
 def _merge_function(name: str) -> Builtin:
     class_name = MERGE_FUNCTIONS[name]
 
-    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         params = ("inputs", "axes", "normalize") if name == "dot" else (
             ("inputs", "axis") if name == "concatenate" else ("inputs",))
         bound = dict(zip(params, args, strict=False))
@@ -287,7 +286,7 @@ def _merge_function(name: str) -> Builtin:
     return Builtin(f"keras.layers.{name}", impl)
 
 
-def _keras1_merge(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _keras1_merge(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     """Keras 1's ``merge(inputs, mode=...)`` function: a Merge layer, called."""
     bound = dict(zip(("inputs", "mode", "concat_axis", "dot_axes"), args, strict=False))
     bound.update(kwargs)
@@ -298,11 +297,11 @@ def _keras1_merge(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> An
 
 
 # ---------------------------------------------------------------- backend
-def _image_data_format(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _image_data_format(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     return it.session.data_format
 
 
-def _set_image_data_format(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _set_image_data_format(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     it.session.set_data_format(args[0] if args else kwargs.get("data_format"))
     return None
 
@@ -318,7 +317,7 @@ def _shape_dim(d: dims.Dim) -> Any:
     return d if type(d) is int else SymInt(d, none=True)
 
 
-def _int_shape(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _int_shape(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     x = args[0] if args else None
     if isinstance(x, Tensor):
         return shape_value(x)
@@ -329,23 +328,23 @@ def _int_shape(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return Unknown("int_shape(...)")
 
 
-def _is_keras_tensor(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _is_keras_tensor(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if args and isinstance(args[0], Unknown):
         return Unknown("is_keras_tensor(...)")
     return bool(args) and isinstance(args[0], Tensor)
 
 
-def _get_uid(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _get_uid(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     prefix = args[0] if args else kwargs.get("prefix", "")
     return it.session.get_uid(prefix if isinstance(prefix, str) else "")
 
 
-def _clear_session(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _clear_session(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     it.session.clear()
     return None
 
 
-def _const(value: Any) -> Callable[[Interpreter, Args, Kwargs, Node], Any]:
+def _const(value: Any) -> Callable[[Interpreter, Args, Kwargs, SyntaxNode], Any]:
     return lambda it, a, k, n: value
 
 
@@ -369,7 +368,7 @@ _BACKEND: dict[str, Builtin] = {
 
 
 def _ops_binary(sym: str) -> Builtin:
-    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         if len(args) == 2:
             return it.binop(sym, args[0], args[1], node) if node is not None else Unknown(sym)
         return Unknown(f"ops({sym})")
@@ -385,7 +384,7 @@ _OPS: dict[str, Builtin] = {
 }
 
 
-def _get_source_inputs(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _get_source_inputs(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     t = args[0] if args else None
     if not isinstance(t, Tensor):
         return Unknown("get_source_inputs(...)")
@@ -406,7 +405,7 @@ _UTILS: dict[str, Builtin] = {
 }
 
 
-def _keras_export(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _keras_export(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     return Builtin("decorator:keras_export", lambda it2, a, k, n: a[0] if a else None)
 
 
@@ -420,7 +419,7 @@ _TOP_LEVEL: dict[str, Any] = {
 
 
 # ---------------------------------------------------------------- tensors
-def tensor_attr(it: Interpreter, t: Tensor, name: str, node: Node) -> Any:
+def tensor_attr(it: Interpreter, t: Tensor, name: str, node: SyntaxNode) -> Any:
     if name == "shape":
         return shape_value(t)
     if name in ("get_shape",):
@@ -434,7 +433,7 @@ def tensor_attr(it: Interpreter, t: Tensor, name: str, node: Node) -> Any:
     return Unknown(f"tensor.{name}", name)
 
 
-def tensor_getitem(it: Interpreter, t: Tensor, index: Any, node: Node) -> Any:
+def tensor_getitem(it: Interpreter, t: Tensor, index: Any, node: SyntaxNode) -> Any:
     """``x[:, 0]``, ``x[..., :3]``: a get_item operation."""
     key = index_key(index)
     if key is None:
@@ -443,7 +442,7 @@ def tensor_getitem(it: Interpreter, t: Tensor, index: Any, node: Node) -> Any:
 
 
 # ----------------------------------------------------------------- layers
-def layer_attr(it: Interpreter, obj: LayerObj, name: str, node: Node) -> Any:
+def layer_attr(it: Interpreter, obj: LayerObj, name: str, node: SyntaxNode) -> Any:
     layer = obj.layer
     if name in obj.attrs:
         return obj.attrs[name]
@@ -496,7 +495,7 @@ def _from_native(v: Any) -> Any:
     return Unknown(repr(v))
 
 
-def model_attr(it: Interpreter, model: ModelObj, name: str, node: Node) -> Any:
+def model_attr(it: Interpreter, model: ModelObj, name: str, node: SyntaxNode) -> Any:
     session = it.session
     if name in model.attrs:
         return model.attrs[name]
@@ -537,7 +536,7 @@ def model_attr(it: Interpreter, model: ModelObj, name: str, node: Node) -> Any:
         return Unknown(name)
     if name in ("compile", "fit", "fit_generator", "evaluate", "summary", "save",
                 "save_weights", "load_weights", "predict", "train_on_batch", "plot_model"):
-        def record(it2: Interpreter, a: Args, k: Kwargs, n: Node, name: str = name) -> Any:
+        def record(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode, name: str = name) -> Any:
             model.recorded.append(RecordedCall(name, tuple(to_native(x, []) for x in a),
                                                {kk: to_native(v, []) for kk, v in k.items()},
                                                it2.span(n)))
@@ -554,7 +553,7 @@ def model_attr(it: Interpreter, model: ModelObj, name: str, node: Node) -> Any:
     return Unknown(f"{model.name}.{name}", name)
 
 
-def _pop(it: Interpreter, model: ModelObj, node: Node) -> Any:
+def _pop(it: Interpreter, model: ModelObj, node: SyntaxNode) -> Any:
     if not model.items:
         raise KerasError("IndexError", "pop from an empty Sequential model")
     item = model.items.pop()
@@ -564,7 +563,7 @@ def _pop(it: Interpreter, model: ModelObj, node: Node) -> Any:
     return item
 
 
-def _build(it: Interpreter, model: ModelObj, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _build(it: Interpreter, model: ModelObj, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     shape = args[0] if args else kwargs.get("input_shape")
     if model.kind != "Sequential" or model.chain:
         return None
@@ -594,7 +593,7 @@ def _model_layers(it: Interpreter, model: ModelObj) -> list[Any]:
 
 
 def _get_layer(it: Interpreter, model: ModelObj, args: Args, kwargs: Kwargs,
-               node: Node) -> Any:
+               node: SyntaxNode) -> Any:
     key = args[0] if args else kwargs.get("name", kwargs.get("index"))
     layers = _model_layers(it, model)
     if isinstance(key, int):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from convcalc import dims
 from convcalc.frontend import operators as ops
 from convcalc.frontend.values import (
+    Args,
     Builtin,
     BuiltinType,
     ClassObj,
@@ -26,8 +27,10 @@ from convcalc.frontend.values import (
     Function,
     Instance,
     Iterator,
+    Kwargs,
     SuperProxy,
     SymInt,
+    SyntaxNode,
     Tensor,
     Unknown,
     as_dim,
@@ -37,10 +40,7 @@ from convcalc.frontend.values import (
 if TYPE_CHECKING:
     from convcalc.frontend.interpreter import Interpreter
 
-Args = list[Any]
-Kwargs = dict[str, Any]
-Node = ast.AST | None
-Impl = Callable[["Interpreter", Args, Kwargs, Node], Any]
+Impl = Callable[["Interpreter", Args, Kwargs, SyntaxNode], Any]
 
 
 def _unknown_arg(args: Args) -> bool:
@@ -71,14 +71,14 @@ def exception_type(name: str) -> BuiltinType:
     base = exception_type(parent) if parent is not None else None
     py = getattr(builtins, name, Exception)
 
-    def make(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def make(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         return ExceptionInst(exception_type(name), tuple(args))
 
     return BuiltinType(name, py, make, base)
 
 
 # ----------------------------------------------------------- conversions
-def _int(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _int(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if not args:
         return 0
     v = args[0]
@@ -103,7 +103,7 @@ def _int(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     it.raise_py("TypeError", f"int() argument must be a number, not {t.__name__}", node)
 
 
-def _float(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _float(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if not args:
         return 0.0
     v = args[0]
@@ -119,14 +119,14 @@ def _float(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return Unknown("float(...)")
 
 
-def _bool(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _bool(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if not args:
         return False
     t = it.truth(args[0], node)
     return Unknown("bool(...)") if t is None else t
 
 
-def _str(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _str(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if not args:
         return ""
     if type(args[0]) is Unknown:
@@ -134,14 +134,14 @@ def _str(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return it.guard(lambda: ops.py_str(args[0]), node)
 
 
-def _repr(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _repr(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if type(args[0]) is Unknown:
         return Unknown(f"repr({args[0].origin})")
     return it.guard(lambda: ops.py_repr(args[0]), node)
 
 
 def _container(kind: type) -> Impl:
-    def make(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def make(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         if not args:
             return dict(kwargs) if kind is dict else kind()
         v = args[0]
@@ -175,7 +175,7 @@ def _container(kind: type) -> Impl:
 
 
 # ----------------------------------------------------------- builtins
-def _len(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _len(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     v = args[0]
     t = type(v)
     if t in (list, tuple, str, bytes, dict, set, frozenset, range):
@@ -193,7 +193,7 @@ def _len(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     it.raise_py("TypeError", f"object of type '{t.__name__}' has no len()", node)
 
 
-def range_of(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def range_of(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if not all(type(a) in (int, bool) for a in args):
         return Unknown(f"range({', '.join(ops.py_str(a) for a in args)})")
     try:
@@ -202,14 +202,14 @@ def range_of(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
         it.raise_py(type(e).__name__, str(e), node)
 
 
-def _items_of(it: Interpreter, args: Args, node: Node) -> list[Any] | None:
+def _items_of(it: Interpreter, args: Args, node: SyntaxNode) -> list[Any] | None:
     if len(args) == 1:
         return it.materialize(args[0], node)
     return list(args)
 
 
 def _min_max(which: str) -> Impl:
-    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         items = _items_of(it, args, node)
         if items is None or _unknown_arg(items):
             return Unknown(f"{which}(...)")
@@ -247,7 +247,7 @@ def _sym_min(a: Any, b: Any) -> Any:
     return dims.normalize(sympy.Min(dims.to_expr(a), dims.to_expr(b)))
 
 
-def _sum(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _sum(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     items = it.materialize(args[0], node)
     start = args[1] if len(args) > 1 else kwargs.get("start", 0)
     if items is None:
@@ -259,7 +259,7 @@ def _sum(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return total
 
 
-def _abs(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _abs(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     v = args[0]
     if type(v) in (int, float, bool):
         return abs(v)
@@ -272,7 +272,7 @@ def _abs(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return Unknown("abs(...)")
 
 
-def _round(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _round(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     v = args[0]
     nd = args[1] if len(args) > 1 else kwargs.get("ndigits")
     if type(v) in (int, float, bool) and (nd is None or type(nd) is int):
@@ -282,14 +282,14 @@ def _round(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return Unknown("round(...)")
 
 
-def _sorted(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _sorted(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     items = it.materialize(args[0], node)
     if items is None:
         return Unknown("sorted(...)")
     return sort_list(it, items, kwargs, node)
 
 
-def sort_list(it: Interpreter, items: list[Any], kwargs: Kwargs, node: Node) -> Any:
+def sort_list(it: Interpreter, items: list[Any], kwargs: Kwargs, node: SyntaxNode) -> Any:
     it.charge(len(items) * max(len(items).bit_length(), 1), node)
     key = kwargs.get("key")
     reverse = kwargs.get("reverse", False) is True
@@ -303,12 +303,12 @@ def sort_list(it: Interpreter, items: list[Any], kwargs: Kwargs, node: Node) -> 
     return [items[i] for i in order]
 
 
-def _reversed(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _reversed(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     items = it.materialize(args[0], node)
     return Unknown("reversed(...)") if items is None else Iterator(items[::-1])
 
 
-def _enumerate(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _enumerate(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     items = it.materialize(args[0], node)
     start = args[1] if len(args) > 1 else kwargs.get("start", 0)
     if items is None or type(start) is not int:
@@ -316,7 +316,7 @@ def _enumerate(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return Iterator([(start + i, x) for i, x in enumerate(items)])
 
 
-def _zip(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _zip(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     lists = [it.materialize(a, node) for a in args]
     if any(x is None for x in lists):
         return Unknown("zip(...)")
@@ -325,7 +325,7 @@ def _zip(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return Iterator([tuple(t) for t in zip(*lists, strict=False)])
 
 
-def _map(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _map(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     fn = args[0]
     lists = [it.materialize(a, node) for a in args[1:]]
     if any(x is None for x in lists):
@@ -334,7 +334,7 @@ def _map(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
                      for t in zip(*lists, strict=False)])
 
 
-def _filter(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _filter(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     fn, items = args[0], it.materialize(args[1], node)
     if items is None:
         return Unknown("filter(...)")
@@ -349,7 +349,7 @@ def _filter(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
 
 
 def _any_all(which: str) -> Impl:
-    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         items = it.materialize(args[0], node)
         if items is None:
             return Unknown(f"{which}(...)")
@@ -365,7 +365,7 @@ def _any_all(which: str) -> Impl:
     return impl
 
 
-def _hasattr(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _hasattr(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     from convcalc.frontend.scopes import UserException
 
     try:
@@ -375,7 +375,7 @@ def _hasattr(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return Unknown("hasattr(...)") if isinstance(v, Unknown) else True
 
 
-def _getattr(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _getattr(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     from convcalc.frontend.scopes import UserException
 
     if not isinstance(args[1], str):
@@ -388,13 +388,13 @@ def _getattr(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return it.get_attr(args[0], args[1], node)
 
 
-def _setattr(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _setattr(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if isinstance(args[1], str):
         it.set_attr(args[0], args[1], args[2], node)
     return None
 
 
-def _callable(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _callable(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     v = args[0]
     if type(v) is Unknown:
         return Unknown("callable(...)")
@@ -405,14 +405,14 @@ def _callable(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return True
 
 
-def _iter(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _iter(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if type(args[0]) is Iterator:
         return args[0]
     items = it.materialize(args[0], node)
     return Unknown("iter(...)") if items is None else Iterator(items)
 
 
-def _next(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _next(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     v = args[0]
     if type(v) is Iterator:
         if v.pos < len(v.items):
@@ -424,17 +424,17 @@ def _next(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return Unknown("next(...)")
 
 
-def _print(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _print(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     return None
 
 
-def _divmod(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _divmod(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     a, b = args
     return (it.binop("//", a, b, node) if node else ops.binop("//", a, b),
             it.binop("%", a, b, node) if node else ops.binop("%", a, b))
 
 
-def _pow(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _pow(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if len(args) == 3:
         if all(type(a) is int for a in args):
             return it.guard(lambda: pow(*args), node)
@@ -442,7 +442,7 @@ def _pow(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return it.binop("**", args[0], args[1], node) if node else ops.binop("**", *args)
 
 
-def _format(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _format(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     spec = args[1] if len(args) > 1 else ""
     if not isinstance(spec, str) or type(args[0]) is Unknown:
         return Unknown("format(...)")
@@ -451,7 +451,7 @@ def _format(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
 
 def _plain_fn(name: str, fn: Callable[..., Any], kinds: tuple[type, ...] = (int, float, bool)
               ) -> Builtin:
-    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         if all(type(a) in kinds for a in args) and not kwargs:
             return it.guard(lambda: call_plain(fn, args), node)
         return Unknown(f"{name}(...)")
@@ -466,7 +466,7 @@ def call_plain(fn: Callable[..., Any], args: Args) -> Any:
         raise ops.PyError(type(e).__name__, str(e)) from None
 
 
-def _super(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _super(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if len(args) >= 2 and isinstance(args[0], ClassObj):
         return SuperProxy(args[0], args[1])
     frame = it.frame
@@ -491,7 +491,7 @@ def unknown_fn(name: str) -> Builtin:
 def identity_decorator(name: str) -> Builtin:
     """A decorator (or decorator factory) convcalc treats as leaving the function as is."""
 
-    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         if len(args) == 1 and not kwargs and isinstance(args[0], (Function, ClassObj)):
             return args[0]
         return Builtin(f"decorator:{name}", lambda it2, a, k, n: a[0] if a else None)

@@ -3,7 +3,6 @@ operator, copy, collections, dataclasses, warnings... (pure functions only)."""
 
 from __future__ import annotations
 
-import ast
 import math
 from collections.abc import Callable
 from functools import partial
@@ -20,13 +19,16 @@ from convcalc.frontend.pybuiltins import (
     unknown_fn,
 )
 from convcalc.frontend.values import (
+    Args,
     Builtin,
     BuiltinType,
     ContextValue,
     Instance,
     Iterator,
+    Kwargs,
     PyModule,
     SymInt,
+    SyntaxNode,
     Unknown,
     as_dim,
     make_int,
@@ -35,14 +37,11 @@ from convcalc.frontend.values import (
 if TYPE_CHECKING:
     from convcalc.frontend.interpreter import Interpreter
 
-Args = list[Any]
-Kwargs = dict[str, Any]
-Node = ast.AST | None
 
 
 def _math_fn(name: str, fn: Callable[..., Any], symbolic: Callable[..., Any] | None = None
              ) -> Builtin:
-    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         if args and all(type(a) in (int, float, bool) for a in args):
             return it.guard(lambda: call_plain(fn, args), node)
         if symbolic is not None and len(args) == 1 and type(args[0]) is SymInt:
@@ -54,7 +53,7 @@ def _math_fn(name: str, fn: Callable[..., Any], symbolic: Callable[..., Any] | N
     return Builtin(name, impl)
 
 
-def prod(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def prod(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     items = it.materialize(args[0], node) if args else None
     if items is None:
         return Unknown("prod(...)")
@@ -104,7 +103,7 @@ def _too_big() -> Any:
     raise ops.Oversize("a factorial or combination of very large numbers")
 
 
-def _np_array(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _np_array(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     v = args[0] if args else None
     if isinstance(v, (list, tuple)):
         return list(v)
@@ -113,7 +112,7 @@ def _np_array(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return Unknown("np.array(...)")
 
 
-def _np_linspace(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _np_linspace(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     start = args[0] if args else kwargs.get("start")
     stop = args[1] if len(args) > 1 else kwargs.get("stop")
     num = args[2] if len(args) > 2 else kwargs.get("num", 50)
@@ -128,7 +127,7 @@ def _np_linspace(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any
     return [a + i * step for i in range(num - 1)] + [b]
 
 
-def _np_arange(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _np_arange(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     if all(type(a) is int for a in args) and args:
         r = range_of(it, args, {}, node)
         return list(it.materialize(r, node) or []) if isinstance(r, range) else r
@@ -136,7 +135,7 @@ def _np_arange(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
 
 
 def _np_reduce(name: str, fn: Callable[[list[Any]], Any]) -> Builtin:
-    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+    def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
         items = it.materialize(args[0], node) if args else None
         if items is None or kwargs.get("axis") is not None:
             return Unknown(f"np.{name}(...)")
@@ -173,16 +172,16 @@ def _numpy_module() -> PyModule:
     return PyModule("numpy", members)
 
 
-def _partial(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _partial(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     fn, bound, bound_kw = args[0], list(args[1:]), dict(kwargs)
 
-    def call(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+    def call(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
         return it2.call(fn, [*bound, *a], {**bound_kw, **k}, n)
 
     return Builtin(f"partial({getattr(fn, 'name', 'f')})", call)
 
 
-def _reduce(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _reduce(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     fn = args[0]
     items = it.materialize(args[1], node)
     if items is None:
@@ -221,7 +220,7 @@ def _operator_module() -> PyModule:
     })
 
 
-def _deepcopy(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _deepcopy(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     def copy(v: Any, depth: int) -> Any:
         if depth > 50:
             return v
@@ -241,7 +240,7 @@ def _deepcopy(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
     return copy(args[0], 0)
 
 
-def _shallow_copy(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _shallow_copy(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     v = args[0]
     if type(v) in (list, dict, set):
         return type(v)(v)
@@ -253,11 +252,11 @@ def _shallow_copy(it: Interpreter, args: Args, kwargs: Kwargs, node: Node) -> An
 def _itertools_module() -> PyModule:
     import itertools
 
-    def lists(it: Interpreter, args: Args, node: Node) -> list[list[Any]] | None:
+    def lists(it: Interpreter, args: Args, node: SyntaxNode) -> list[list[Any]] | None:
         out = [it.materialize(a, node) for a in args]
         return None if any(x is None for x in out) else out  # type: ignore[return-value]
 
-    def product(it: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+    def product(it: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
         ls = lists(it, a, n)
         if ls is None or type(k.get("repeat", 1)) is not int:
             return Unknown("product(...)")
@@ -266,7 +265,7 @@ def _itertools_module() -> PyModule:
             it.budget(f"a product of {size:,} items", n)
         return Iterator(list(itertools.product(*ls, repeat=k.get("repeat", 1))))
 
-    def chain(it: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+    def chain(it: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
         ls = lists(it, a, n)
         if ls is None:
             return Unknown("chain(...)")
@@ -275,7 +274,7 @@ def _itertools_module() -> PyModule:
         return Iterator(out)
 
     def combos(fn: Callable[..., Any], name: str) -> Builtin:
-        def impl(it: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def impl(it: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             items = it.materialize(a[0], n) if a else None
             r = a[1] if len(a) > 1 else k.get("r")
             if items is None or (r is not None and type(r) is not int) or len(items) > 20:
@@ -284,14 +283,14 @@ def _itertools_module() -> PyModule:
 
         return Builtin(name, impl)
 
-    def repeat(it: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+    def repeat(it: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
         times = a[1] if len(a) > 1 else k.get("times")
         if type(times) is not int:
             return Unknown("repeat(...)")
         ops._check_len(times)
         return Iterator([a[0]] * times)
 
-    def accumulate(it: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+    def accumulate(it: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
         items = it.materialize(a[0], n)
         if items is None:
             return Unknown("accumulate(...)")

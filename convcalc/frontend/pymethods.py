@@ -3,7 +3,6 @@ those that could build huge values are bounded."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -14,23 +13,23 @@ from convcalc.frontend.pybuiltins import (
     sort_list,
 )
 from convcalc.frontend.values import (
+    Args,
     BoundMethod,
     Builtin,
     BuiltinType,
     ContextValue,
     Iterator,
     KerasRef,
+    Kwargs,
     LayerClass,
     SymInt,
+    SyntaxNode,
     Unknown,
 )
 
 if TYPE_CHECKING:
     from convcalc.frontend.interpreter import Interpreter
 
-Args = list[Any]
-Kwargs = dict[str, Any]
-Node = ast.AST | None
 
 
 _STR_PURE = {
@@ -43,9 +42,9 @@ _STR_PURE = {
 _STR_WIDTH = {"ljust", "rjust", "center", "zfill", "expandtabs"}
 
 
-def _str_method(it: Interpreter, s: str, name: str, node: Node) -> Any:
+def _str_method(it: Interpreter, s: str, name: str, node: SyntaxNode) -> Any:
     if name in _STR_PURE or name in _STR_WIDTH:
-        def impl(it2: Interpreter, args: Args, kwargs: Kwargs, n: Node) -> Any:
+        def impl(it2: Interpreter, args: Args, kwargs: Kwargs, n: SyntaxNode) -> Any:
             a = args[1:]
             if not all(ops.is_plain(x) or type(x) is tuple for x in [*a, *kwargs.values()]):
                 return Unknown(f"str.{name}(...)")
@@ -57,7 +56,7 @@ def _str_method(it: Interpreter, s: str, name: str, node: Node) -> Any:
 
         return Builtin(f"str.{name}", impl).bind(s)
     if name == "join":
-        def join(it2: Interpreter, args: Args, kwargs: Kwargs, n: Node) -> Any:
+        def join(it2: Interpreter, args: Args, kwargs: Kwargs, n: SyntaxNode) -> Any:
             items = it2.materialize(args[1], n)
             if items is None or not all(type(x) is str for x in items):
                 return Unknown("str.join(...)")
@@ -67,7 +66,7 @@ def _str_method(it: Interpreter, s: str, name: str, node: Node) -> Any:
 
         return Builtin("str.join", join).bind(s)
     if name == "replace":
-        def replace(it2: Interpreter, args: Args, kwargs: Kwargs, n: Node) -> Any:
+        def replace(it2: Interpreter, args: Args, kwargs: Kwargs, n: SyntaxNode) -> Any:
             a = args[1:]
             if len(a) < 2 or not all(type(x) is str for x in a[:2]):
                 return Unknown("str.replace(...)")
@@ -78,14 +77,14 @@ def _str_method(it: Interpreter, s: str, name: str, node: Node) -> Any:
 
         return Builtin("str.replace", replace).bind(s)
     if name == "format":
-        def fmt(it2: Interpreter, args: Args, kwargs: Kwargs, n: Node) -> Any:
+        def fmt(it2: Interpreter, args: Args, kwargs: Kwargs, n: SyntaxNode) -> Any:
             return _str_format(it2, s, args[1:], kwargs, n)
 
         return Builtin("str.format", fmt).bind(s)
     it.raise_py("AttributeError", f"'str' object has no attribute {name!r}", node)
 
 
-def _str_format(it: Interpreter, s: str, args: Args, kwargs: Kwargs, node: Node) -> Any:
+def _str_format(it: Interpreter, s: str, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
     import string
 
     try:
@@ -118,18 +117,18 @@ def _str_format(it: Interpreter, s: str, args: Args, kwargs: Kwargs, node: Node)
     return out
 
 
-def _list_method(it: Interpreter, lst: list[Any], name: str, node: Node) -> Any:
-    def m(fn: Callable[[Interpreter, Args, Kwargs, Node], Any]) -> Builtin:
+def _list_method(it: Interpreter, lst: list[Any], name: str, node: SyntaxNode) -> Any:
+    def m(fn: Callable[[Interpreter, Args, Kwargs, SyntaxNode], Any]) -> Builtin:
         return Builtin(f"list.{name}", lambda it2, a, k, n: fn(it2, a[1:], k, n)).bind(lst)
 
     if name == "append":
-        def append(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def append(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             ops._check_len(len(lst) + 1)
             lst.append(a[0])
             return None
         return m(append)
     if name == "extend":
-        def extend(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def extend(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             items = it2.materialize(a[0], n)
             if items is None:
                 lst.append(Unknown("an unknown list extension"))
@@ -141,14 +140,14 @@ def _list_method(it: Interpreter, lst: list[Any], name: str, node: Node) -> Any:
     if name == "insert":
         return m(lambda it2, a, k, n: lst.insert(a[0], a[1]) if type(a[0]) is int else None)
     if name == "pop":
-        def pop(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def pop(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             try:
                 return lst.pop(*a) if all(type(x) is int for x in a) else Unknown("pop")
             except IndexError as e:
                 it2.raise_py("IndexError", str(e), n)
         return m(pop)
     if name in ("index", "count", "remove"):
-        def search(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def search(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             matches = [ops.eq(a[0], x) for x in lst]
             if name == "count":
                 return Unknown("count") if None in matches else matches.count(True)
@@ -165,7 +164,7 @@ def _list_method(it: Interpreter, lst: list[Any], name: str, node: Node) -> Any:
     if name == "reverse":
         return m(lambda it2, a, k, n: lst.reverse())
     if name == "sort":
-        def sort(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def sort(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             out = sort_list(it2, lst, k, n)
             if isinstance(out, list):
                 lst[:] = out
@@ -178,11 +177,11 @@ def _list_method(it: Interpreter, lst: list[Any], name: str, node: Node) -> Any:
     it.raise_py("AttributeError", f"'list' object has no attribute {name!r}", node)
 
 
-def _dict_method(it: Interpreter, d: dict[Any, Any], name: str, node: Node) -> Any:
-    def m(fn: Callable[[Interpreter, Args, Kwargs, Node], Any]) -> Builtin:
+def _dict_method(it: Interpreter, d: dict[Any, Any], name: str, node: SyntaxNode) -> Any:
+    def m(fn: Callable[[Interpreter, Args, Kwargs, SyntaxNode], Any]) -> Builtin:
         return Builtin(f"dict.{name}", lambda it2, a, k, n: fn(it2, a[1:], k, n)).bind(d)
 
-    def safe(fn: Callable[[], Any], it2: Interpreter, n: Node) -> Any:
+    def safe(fn: Callable[[], Any], it2: Interpreter, n: SyntaxNode) -> Any:
         try:
             return fn()
         except TypeError as e:
@@ -200,7 +199,7 @@ def _dict_method(it: Interpreter, d: dict[Any, Any], name: str, node: Node) -> A
     if name == "values":
         return m(lambda it2, a, k, n: list(d.values()))
     if name == "update":
-        def update(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def update(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             if a and type(a[0]) is dict:
                 d.update(a[0])
             elif a:
@@ -225,9 +224,9 @@ def _dict_method(it: Interpreter, d: dict[Any, Any], name: str, node: Node) -> A
     it.raise_py("AttributeError", f"'dict' object has no attribute {name!r}", node)
 
 
-def _set_method(it: Interpreter, s: set[Any], name: str, node: Node) -> Any:
+def _set_method(it: Interpreter, s: set[Any], name: str, node: SyntaxNode) -> Any:
     if name in ("add", "discard", "remove"):
-        def mutate(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def mutate(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             try:
                 getattr(s, name)(a[1])
             except (KeyError, TypeError) as e:
@@ -236,7 +235,7 @@ def _set_method(it: Interpreter, s: set[Any], name: str, node: Node) -> Any:
         return Builtin(f"set.{name}", mutate).bind(s)
     if name in ("union", "intersection", "difference", "issubset", "issuperset", "update",
                 "symmetric_difference", "isdisjoint", "copy"):
-        def combine(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def combine(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             others = [it2.materialize(x, n) for x in a[1:]]
             if any(o is None for o in others):
                 return Unknown(f"set.{name}(...)")
@@ -248,7 +247,7 @@ def _set_method(it: Interpreter, s: set[Any], name: str, node: Node) -> Any:
     it.raise_py("AttributeError", f"'set' object has no attribute {name!r}", node)
 
 
-def native_attr(it: Interpreter, obj: Any, name: str, node: Node) -> Any:
+def native_attr(it: Interpreter, obj: Any, name: str, node: SyntaxNode) -> Any:
     """Attributes and methods of Python's own types on abstract values."""
     t = type(obj)
     if t is str:
@@ -262,7 +261,7 @@ def native_attr(it: Interpreter, obj: Any, name: str, node: Node) -> Any:
     if t is tuple and name == "as_list":  # TF's TensorShape.as_list() on a shape
         return Builtin("as_list", lambda it2, a, k, n: list(a[0])).bind(obj)
     if t is tuple and name in ("index", "count"):
-        def search(it2: Interpreter, a: Args, k: Kwargs, n: Node) -> Any:
+        def search(it2: Interpreter, a: Args, k: Kwargs, n: SyntaxNode) -> Any:
             matches = [ops.eq(a[1], x) for x in obj]
             if None in matches:
                 return Unknown(f"tuple.{name}")

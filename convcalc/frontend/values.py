@@ -25,6 +25,13 @@ if TYPE_CHECKING:
     from convcalc.frontend.objects import LayerObj, ModelObj
     from convcalc.graph import Layer
 
+Args = list[Any]
+"""Positional arguments of an abstract call."""
+Kwargs = dict[str, Any]
+"""Keyword arguments of an abstract call."""
+SyntaxNode = ast.AST | None
+"""The syntax node a value or call comes from, for spans."""
+
 
 @dataclass(eq=False, slots=True)
 class Unknown:

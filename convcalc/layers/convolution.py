@@ -110,6 +110,12 @@ class _Windowed(SpatialSpec):
     def __post_init__(self) -> None:
         expand_ints(self, "kernel_size", "strides", "dilation_rate")
 
+    @classmethod
+    def is_keras1_call(
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
+    ) -> bool:
+        return _keras1_kernel_call(cls.rank, args, kwargs, written_as)
+
     def validate(self) -> None:
         if self.padding == "causal" and not self.allows_causal:
             raise ConfigError(
@@ -479,12 +485,6 @@ class Conv2D(_Conv):
         Example({"filters": 8, "kernel_size": 3}, ((None, 6, 3),), fails=True),
     )
 
-    @classmethod
-    def is_keras1_call(
-        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
-    ) -> bool:
-        return _keras1_kernel_call(2, args, kwargs, written_as)
-
 
 @register
 class Conv3D(_Conv):
@@ -512,12 +512,6 @@ class Conv3D(_Conv):
         Example({"filters": 3, "kernel_size": 3}, ((None, 5, 2, 5, 2),), fails=True),
         Example({"filters": 3, "kernel_size": 3}, ((None, 5, 5, 2),), fails=True),
     )
-
-    @classmethod
-    def is_keras1_call(
-        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
-    ) -> bool:
-        return _keras1_kernel_call(3, args, kwargs, written_as)
 
 
 # ------------------------------------------------------------------------ transposes
@@ -583,12 +577,6 @@ class Conv2DTranspose(_ConvTranspose):
                 ((None, 5, 5, 3),), fails=True),
         Example({"filters": 4, "kernel_size": 3}, ((None, 5, 3),), fails=True),
     )
-
-    @classmethod
-    def is_keras1_call(
-        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
-    ) -> bool:
-        return _keras1_kernel_call(2, args, kwargs, written_as)
 
 
 @register
@@ -708,9 +696,3 @@ class SeparableConv2D(_SeparableConv):
         Example({"filters": 8, "kernel_size": 3}, ((None, 2, 8, 4),), fails=True),
         Example({"filters": 0, "kernel_size": 3}, ((None, 7, 8, 4),), fails=True),
     )
-
-    @classmethod
-    def is_keras1_call(
-        cls, args: Sequence[Any], kwargs: Mapping[str, Any], written_as: str | None
-    ) -> bool:
-        return _keras1_kernel_call(2, args, kwargs, written_as)
