@@ -10,15 +10,13 @@ sizes that satisfy them all are summarised (``H a multiple of 8, H >= 8``).
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from convcalc import dims, rules
 from convcalc.diagnostics import Diagnostic, Severity
 from convcalc.layers.base import Requirement, join_details
-from convcalc.propagate import PendingRequirement
+from convcalc.propagate import PendingRequirement, about
 from convcalc.types import Span
 
 LIMIT = 1024
@@ -74,21 +72,27 @@ def _period(valid: Sequence[bool], low: int) -> int | None:
     return None
 
 
-def _compile(d: dims.Dim, names: Sequence[str]) -> Callable[..., Any]:
-    import sympy
-
-    syms = [sympy.Symbol(n, integer=True, positive=True) for n in names]
-    modules = [{"floor": math.floor, "ceiling": math.ceil}, "math"]
-    fn: Callable[..., Any] = sympy.lambdify(syms, dims.to_expr(d), modules=modules)
-    return fn
-
-
 def _holds(req: Requirement, names: Sequence[str]) -> Callable[..., bool]:
-    lhs = _compile(req.lhs, names)
+    """``check(*values)``: whether the requirement holds for these symbol values (one
+    that cannot be evaluated is taken to hold: nothing is claimed about it)."""
+    try:
+        lhs = dims.evaluator(req.lhs)
+        rhs = dims.evaluator(req.rhs)
+    except ValueError:
+        return lambda *v: True
     if req.kind == "positive":
-        return lambda *v: bool(lhs(*v) >= 1)
-    rhs = _compile(req.rhs, names)
-    return lambda *v: bool(lhs(*v) == rhs(*v))
+        def positive(*v: int) -> bool:
+            n, d = lhs(dict(zip(names, v, strict=True)))
+            return n >= d
+
+        return positive
+
+    def equal(*v: int) -> bool:
+        env = dict(zip(names, v, strict=True))
+        (a, b), (c, d) = lhs(env), rhs(env)
+        return a * d == b * c
+
+    return equal
 
 
 def _components(reqs: Sequence[PendingRequirement]) -> list[list[PendingRequirement]]:
@@ -143,8 +147,7 @@ def _failures(failed: Sequence[tuple[PendingRequirement, str]]) -> list[Diagnost
         details = [m.requirement.describe() if m.requirement.detail else "" for m, _ in members]
         suffixes = list(dict.fromkeys(s for _, s in members))
         out.append(r.rule.diagnostic(
-            f"{layer.name} ({layer.class_name}): {join_details(r.message, details)} "
-            f"{'; '.join(suffixes)}",
+            about(layer, f"{join_details(r.message, details)} {'; '.join(suffixes)}"),
             span=p.call.span or layer.span, layer=layer.name, related=p.related,
         ))
     return out

@@ -11,8 +11,9 @@ bare symbol is a :class:`Sym`, whatever the inputs were.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
@@ -210,6 +211,71 @@ def evaluate(d: Dim, values: Mapping[str, int]) -> int:
     if type(out) is not int:
         raise ValueError(f"dim {out} still has free symbols")
     return out
+
+
+_Pair = tuple[int, int]
+Evaluator = Callable[[Mapping[str, int]], _Pair]
+
+
+def evaluator(d: Dim) -> Evaluator:
+    """A function giving d's exact value for symbol values, as (numerator, denominator)
+    with a positive denominator; built once from the expression's terms.
+
+    Arithmetic is exact and nothing is generated or compiled: the expression tree
+    becomes nested closures over pairs of ints, much cheaper than Fraction objects when
+    tried on every size. Raises ValueError on a kind of term shape arithmetic never
+    produces.
+    """
+    return _evaluator(to_expr(d))
+
+
+def _evaluator(e: Any) -> Callable[[Mapping[str, int]], _Pair]:
+    sp = _sp()
+    if e.is_Integer:
+        value = (int(e), 1)
+        return lambda env: value
+    if e.is_Rational:
+        frac = (int(e.p), int(e.q))
+        return lambda env: frac
+    if e.is_Symbol:
+        name = e.name
+        return lambda env: (env[name], 1)
+    parts = [_evaluator(a) for a in e.args]
+    if isinstance(e, sp.Add):
+        def add(env: Mapping[str, int]) -> _Pair:
+            n, d = 0, 1
+            for f in parts:
+                a, b = f(env)
+                n, d = (n * b + a * d, d * b) if b != d else (n + a, d)
+            return n, d
+        return add
+    if isinstance(e, sp.Mul):
+        def mul(env: Mapping[str, int]) -> _Pair:
+            n, d = 1, 1
+            for f in parts:
+                a, b = f(env)
+                n, d = n * a, d * b
+            return n, d
+        return mul
+    if isinstance(e, sp.Pow) and e.args[1].is_Integer and int(e.args[1]) >= 0:
+        base, exp = parts[0], int(e.args[1])
+
+        def power(env: Mapping[str, int]) -> _Pair:
+            n, d = base(env)
+            return n**exp, d**exp
+        return power
+    if isinstance(e, (sp.floor, sp.ceiling)):
+        (inner,) = parts
+        sign = 1 if isinstance(e, sp.floor) else -1
+
+        def rounded(env: Mapping[str, int]) -> _Pair:
+            n, d = inner(env)
+            return sign * (sign * n // d), 1
+        return rounded
+    if isinstance(e, (sp.Max, sp.Min)):
+        pick = max if isinstance(e, sp.Max) else min
+        return lambda env: pick((f(env) for f in parts), key=lambda p: Fraction(*p))
+    raise ValueError(f"cannot evaluate {e}")
 
 
 def format_dim(d: Dim) -> str:

@@ -120,6 +120,14 @@ def _node_of(ref: TensorRef) -> int:
     return ref.node
 
 
+def about(layer: Layer, message: str) -> str:
+    """A message prefixed with the layer's name (and its class, unless the message
+    already starts with it: ``conv2d_3 (Conv2D): ...``, ``concatenate: Concatenate(...``)."""
+    if message.startswith(layer.class_name):
+        return f"{layer.name}: {message}"
+    return f"{layer.name} ({layer.class_name}): {message}"
+
+
 def declared_inputs(graph: LayerGraph) -> dict[TensorRef, TensorType | None]:
     """The declared types of a model's inputs (None where they cannot be derived)."""
     out: dict[TensorRef, TensorType | None] = {}
@@ -190,7 +198,6 @@ class _Propagator:
         if isinstance(spec, ModelSpec):
             self.nested(call, spec, known, res, lres)
             return
-        where = f"{layer.name} ({layer.class_name})"
         ctx = InferContext(call.kwargs, latest_input(call.inputs, _node_of))
         try:
             outs = spec.infer(known, ctx)
@@ -198,26 +205,26 @@ class _Propagator:
             res.macs = spec.macs(known, outs)
             res.flops = spec.flops(known, outs)
         except ShapeError as e:
-            self.report(call, e.rule, f"{where}: {e.message}", e.hint)
+            self.report(call, e.rule, about(layer, e.message), e.hint)
             return
         except Exception as e:  # a bug in a spec must not end the analysis
-            self.report(call, rules.ANALYSIS_BUG, f"{where}: {type(e).__name__}: {e}")
+            self.report(call, rules.ANALYSIS_BUG, about(layer, f"{type(e).__name__}: {e}"))
             return
         if ctx.problems:
-            self.problems(call, where, ctx)
+            self.problems(call, ctx)
         for r in ctx.requirements:
             analysis.requirements.append(PendingRequirement(r, call, self.input_spans(call)))
         res.outputs = tuple(outs)
         self.check_sizes(call, outs, weights)
         self.record_weights(call, lres, weights)
 
-    def problems(self, call: LayerCall, where: str, ctx: InferContext) -> None:
+    def problems(self, call: LayerCall, ctx: InferContext) -> None:
         """Problems sharing a message become one diagnostic listing their details."""
         grouped: dict[tuple[rules.Rule, str, str | None], list[str]] = {}
         for p in ctx.problems:
             grouped.setdefault((p.rule, p.message, p.hint), []).append(p.detail)
         for (rule, message, hint), details in grouped.items():
-            self.report(call, rule, f"{where}: {join_details(message, details)}", hint)
+            self.report(call, rule, about(call.layer, join_details(message, details)), hint)
 
     def nested(self, call: LayerCall, spec: ModelSpec, ins: Sequence[TensorType],
                res: CallResult, lres: LayerResult) -> None:

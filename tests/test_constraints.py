@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import pytest
 
-from convcalc import api
+from convcalc import api, dims
 from convcalc.constraints import LIMIT, SizeSet
 from convcalc.diagnostics import Severity
 
@@ -89,3 +89,20 @@ def test_a_size_that_does_not_divide_is_an_error_once_bound() -> None:
     assert {d.layer for d in model.errors} == {"merge32", "merge16", "merge8"}
     assert "(24 vs 25)" in next(d.message for d in model.errors if d.layer == "merge32")
     assert all(d.severity is not Severity.INFO for d in model.diagnostics)
+
+
+def test_evaluator_is_exact() -> None:
+    h, w = dims.Sym("H"), dims.Sym("W")
+    exprs = [
+        dims.floordiv(dims.floordiv(h, 2), 3),
+        dims.ceildiv(dims.sub(h, 1), 3),
+        dims.mul(2, dims.floordiv(dims.add(h, 5), 7)),
+        dims.prod([dims.floordiv(h, 2), dims.floordiv(w, 4), 3]),
+        dims.maximum(dims.sub(h, 4), 2),
+    ]
+    for e in exprs:
+        f = dims.evaluator(e)
+        for hv in range(1, 40):
+            for wv in (1, 5, 8):
+                n, d = f({"H": hv, "W": wv})
+                assert n == dims.evaluate(e, {"H": hv, "W": wv}) * d, (e, hv, wv)
