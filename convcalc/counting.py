@@ -58,12 +58,13 @@ def totals(analysis: Analysis) -> Totals:
                 unknown_layers += 1
         else:
             layer_trainable = lr.layer.trainable
+            layer_bytes = DTYPE_BYTES.get(variable_dtype(lr.layer.dtype), 4)
             for w in lr.weights:
-                params.append(w.size)
-                (trainable if w.trainable and layer_trainable else frozen).append(w.size)
-                dtype = variable_dtype(lr.layer.dtype) if w.dtype == "float32" else w.dtype
-                nbytes = DTYPE_BYTES.get(dtype, 4)
-                memory.append(dims.mul(nbytes, w.size))
+                size = w.size
+                params.append(size)
+                (trainable if w.trainable and layer_trainable else frozen).append(size)
+                nbytes = layer_bytes if w.dtype == "float32" else DTYPE_BYTES.get(w.dtype, 4)
+                memory.append(dims.mul(nbytes, size))
         for cr in lr.calls:
             if cr.macs is None or cr.flops is None:
                 unknown_calls += 1

@@ -298,7 +298,10 @@ class _Propagator:
     def check_sizes(self, call: LayerCall, outs: Sequence[TensorType],
                     weights: Sequence[WeightSpec]) -> None:
         """CC106 for a tensor or weight over MAX_ELEMENTS elements."""
+        ins = self.analysis.calls[call.id].inputs
         for t in outs:
+            if t in ins:  # passed through: checked where it was made
+                continue
             n = dims.prod(t.shape[1:])
             if type(n) is int and n > MAX_ELEMENTS:
                 self.report(call, rules.TENSOR_TOO_LARGE,

@@ -12,7 +12,6 @@ for other input types (``--input-shape``) is done on demand.
 from __future__ import annotations
 
 import ast
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -130,7 +129,7 @@ class Runner:
             error = "its call() uses operations convcalc cannot follow"
         weights = list(self.own)
         for prefix, ws in self.subs:
-            weights.extend(dataclasses.replace(w, name=f"{prefix}/{w.name}") for w in ws)
+            weights.extend(w._replace(name=f"{prefix}/{w.name}") for w in ws)
         return _Trace(outs, weights, list(self.macs), list(self.flops), error)
 
     def _build(self, inputs: Any) -> None:

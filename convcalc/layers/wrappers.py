@@ -11,7 +11,6 @@ built from source has none, and takes Keras's automatic name for a first instanc
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -94,7 +93,7 @@ def _inner_error(e: ShapeError, inner: LayerSpec, wrapper: str) -> ShapeError:
 
 
 def _prefixed(prefix: str, weights: Sequence[WeightSpec]) -> tuple[WeightSpec, ...]:
-    return tuple(dataclasses.replace(w, name=f"{prefix}/{w.name}") for w in weights)
+    return tuple(w._replace(name=f"{prefix}/{w.name}") for w in weights)
 
 
 @register
