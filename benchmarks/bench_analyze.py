@@ -76,11 +76,11 @@ def chain_json(n: int) -> str:
 
 
 def in_process_rate(text: str, n: int) -> float:
-    """Layers per second for read + propagate + count, in-process (best of 3)."""
+    """Layers per second for read + propagate + count, in-process (best of 5)."""
     from convcalc import api
 
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         t = time.perf_counter()
         report = api.analyze(text)
         best = min(best, time.perf_counter() - t)
@@ -88,11 +88,25 @@ def in_process_rate(text: str, n: int) -> float:
     return n / best
 
 
+def machine_speed() -> float:
+    """Seconds for 10 million iterations of an empty CPython loop (best of 3): a yardstick
+    for comparing these absolute figures across machines."""
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(10_000_000):
+            pass
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str]] = [
+        ("machine: empty loop of 10M iterations", f"{machine_speed():.3f} s"),
+    ]
 
     ours, mem = median_run(convcalc_cmd(str(RESNET_JSON)), args.runs)
     keras_code = ("import sys, keras; m = keras.models.model_from_json(open(sys.argv[1]).read());"

@@ -42,14 +42,28 @@ class Totals:
         return self.unknown_layers == 0 and self.unknown_calls == 0
 
 
+class _Sum:
+    """A running sum of dims: ints added directly, symbolic terms kept for the end."""
+
+    __slots__ = ("ints", "symbolic")
+
+    def __init__(self) -> None:
+        self.ints = 0
+        self.symbolic: list[Dim] = []
+
+    def add(self, d: Dim) -> None:
+        if type(d) is int:
+            self.ints += d
+        else:
+            self.symbolic.append(d)
+
+    def value(self) -> Dim:
+        return dims.total((self.ints, *self.symbolic)) if self.symbolic else self.ints
+
+
 def totals(analysis: Analysis) -> Totals:
     """Totals of one analysed model."""
-    params: list[Dim] = []
-    trainable: list[Dim] = []
-    frozen: list[Dim] = []
-    memory: list[Dim] = []
-    macs: list[Dim] = []
-    flops: list[Dim] = []
+    params, trainable, frozen, memory, macs, flops = (_Sum() for _ in range(6))
     unknown_layers = 0
     unknown_calls = 0
     for lr in analysis.layers.values():
@@ -61,17 +75,17 @@ def totals(analysis: Analysis) -> Totals:
             layer_bytes = DTYPE_BYTES.get(variable_dtype(lr.layer.dtype), 4)
             for w in lr.weights:
                 size = w.size
-                params.append(size)
-                (trainable if w.trainable and layer_trainable else frozen).append(size)
+                params.add(size)
+                (trainable if w.trainable and layer_trainable else frozen).add(size)
                 nbytes = layer_bytes if w.dtype == "float32" else DTYPE_BYTES.get(w.dtype, 4)
-                memory.append(dims.mul(nbytes, size))
+                memory.add(size * nbytes if type(size) is int else dims.mul(nbytes, size))
         for cr in lr.calls:
             if cr.macs is None or cr.flops is None:
                 unknown_calls += 1
             else:
-                macs.append(cr.macs)
-                flops.append(cr.flops)
+                macs.add(cr.macs)
+                flops.add(cr.flops)
     return Totals(
-        dims.total(params), dims.total(trainable), dims.total(frozen), dims.total(memory),
-        dims.total(macs), dims.total(flops), unknown_layers, unknown_calls,
+        params.value(), trainable.value(), frozen.value(), memory.value(), macs.value(),
+        flops.value(), unknown_layers, unknown_calls,
     )

@@ -11,8 +11,7 @@ from convcalc.dims import Dim
 Shape = tuple[Dim, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """A place in an analysed file (1-based line, 0-based column, as Python's ast)."""
 
     file: str
