@@ -11,6 +11,7 @@ bare symbol is a :class:`Sym`, whatever the inputs were.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -101,6 +102,14 @@ def mul(a: Dim, b: Dim) -> Dim:
 
 def prod(ds: Iterable[Dim]) -> Dim:
     """The product of dims (1 for none)."""
+    ds = tuple(ds)
+    try:
+        n = math.prod(ds)  # type: ignore[arg-type]
+    except TypeError:  # a Sym among them
+        pass
+    else:
+        if type(n) is int:
+            return n
     ints = 1
     syms: list[Dim] = []
     for d in ds:

@@ -7,6 +7,7 @@ unknown tensor reports again.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -297,22 +298,32 @@ class _Propagator:
 
     def check_sizes(self, call: LayerCall, outs: Sequence[TensorType],
                     weights: Sequence[WeightSpec]) -> None:
-        """CC106 for a tensor or weight over MAX_ELEMENTS elements."""
+        """CC106 for a tensor or weight over MAX_ELEMENTS elements (concrete sizes only:
+        a symbolic size has no bound to check)."""
         ins = self.analysis.calls[call.id].inputs
         for t in outs:
             if t in ins:  # passed through: checked where it was made
                 continue
-            n = dims.prod(t.shape[1:])
-            if type(n) is int and n > MAX_ELEMENTS:
+            n = _concrete_size(t.shape[1:])
+            if n > MAX_ELEMENTS:
                 self.report(call, rules.TENSOR_TOO_LARGE,
                             f"output {format_shape(t.shape)} holds {n:,} elements per sample")
                 return
         for w in weights:
-            n = w.size
-            if type(n) is int and n > MAX_ELEMENTS:
+            n = _concrete_size(w.shape)
+            if n > MAX_ELEMENTS:
                 self.report(call, rules.TENSOR_TOO_LARGE,
                             f"weight {w.name} {format_shape(w.shape)} holds {n:,} elements")
                 return
+
+
+def _concrete_size(shape: Sequence[Dim]) -> int:
+    """The element count of an all-int shape; 0 when a dim is symbolic."""
+    try:
+        n = math.prod(shape)  # type: ignore[arg-type]
+    except TypeError:  # a free symbol
+        return 0
+    return n if type(n) is int else 0
 
 
 def _compatible(want: TensorType, got: TensorType) -> bool:
