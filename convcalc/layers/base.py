@@ -13,12 +13,17 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Self, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, dataclass_transform
 
 from convcalc import dims
 from convcalc.dims import Dim
 from convcalc.rules import NON_POSITIVE_DIM, Rule
 from convcalc.types import TensorType, WeightSpec
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    Array = np.ndarray[Any, np.dtype[Any]]
 
 Converter = Callable[[Any, type["LayerSpec"]], Any]
 
@@ -349,6 +354,17 @@ class LayerSpec:
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """FLOPs per sample: 2 * MACs."""
         return dims.mul(2, self.macs(inputs, outputs))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Inference-time outputs of one call on NumPy arrays (batch first).
+
+        ``weights`` come in the order of :meth:`weights`, which is Keras's own order,
+        so weights loaded from a Keras file or copied from a Keras layer fit as they are.
+        Training-only behaviour (dropout, noise, augmentation) is the identity.
+        """
+        raise NotImplementedError(f"{self.class_name} has no NumPy forward")
 
     def summary(self) -> str:
         """The few arguments worth showing next to the layer name."""
