@@ -42,28 +42,12 @@ class Totals:
         return self.unknown_layers == 0 and self.unknown_calls == 0
 
 
-class _Sum:
-    """A running sum of dims: ints added directly, symbolic terms kept for the end."""
-
-    __slots__ = ("ints", "symbolic")
-
-    def __init__(self) -> None:
-        self.ints = 0
-        self.symbolic: list[Dim] = []
-
-    def add(self, d: Dim) -> None:
-        if type(d) is int:
-            self.ints += d
-        else:
-            self.symbolic.append(d)
-
-    def value(self) -> Dim:
-        return dims.total((self.ints, *self.symbolic)) if self.symbolic else self.ints
-
-
 def totals(analysis: Analysis) -> Totals:
     """Totals of one analysed model."""
-    params, trainable, frozen, memory, macs, flops = (_Sum() for _ in range(6))
+    # Concrete sizes are summed as plain ints (the common case, and the hot loop of a
+    # big model); symbolic terms are collected per total and added up once at the end.
+    params = trainable = frozen = memory = macs = flops = 0
+    symbolic: dict[str, list[Dim]] = {}
     unknown_layers = 0
     unknown_calls = 0
     for lr in analysis.layers.values():
@@ -75,17 +59,40 @@ def totals(analysis: Analysis) -> Totals:
             layer_bytes = DTYPE_BYTES.get(variable_dtype(lr.layer.dtype), 4)
             for w in lr.weights:
                 size = w.size
-                params.add(size)
-                (trainable if w.trainable and layer_trainable else frozen).add(size)
                 nbytes = layer_bytes if w.dtype == "float32" else DTYPE_BYTES.get(w.dtype, 4)
-                memory.add(size * nbytes if type(size) is int else dims.mul(nbytes, size))
+                is_trainable = w.trainable and layer_trainable
+                if type(size) is int:
+                    params += size
+                    if is_trainable:
+                        trainable += size
+                    else:
+                        frozen += size
+                    memory += size * nbytes
+                else:
+                    symbolic.setdefault("params", []).append(size)
+                    part = "trainable" if is_trainable else "frozen"
+                    symbolic.setdefault(part, []).append(size)
+                    symbolic.setdefault("memory", []).append(dims.mul(nbytes, size))
         for cr in lr.calls:
-            if cr.macs is None or cr.flops is None:
+            m, f = cr.macs, cr.flops
+            if m is None or f is None:
                 unknown_calls += 1
+                continue
+            if type(m) is int:
+                macs += m
             else:
-                macs.add(cr.macs)
-                flops.add(cr.flops)
+                symbolic.setdefault("macs", []).append(m)
+            if type(f) is int:
+                flops += f
+            else:
+                symbolic.setdefault("flops", []).append(f)
+
+    def total(ints: int, part: str) -> Dim:
+        terms = symbolic.get(part)
+        return dims.total((ints, *terms)) if terms else ints
+
     return Totals(
-        params.value(), trainable.value(), frozen.value(), memory.value(), macs.value(),
-        flops.value(), unknown_layers, unknown_calls,
+        total(params, "params"), total(trainable, "trainable"), total(frozen, "frozen"),
+        total(memory, "memory"), total(macs, "macs"), total(flops, "flops"),
+        unknown_layers, unknown_calls,
     )

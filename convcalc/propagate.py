@@ -16,11 +16,13 @@ from convcalc import dims, rules
 from convcalc.diagnostics import Diagnostic
 from convcalc.dims import Dim
 from convcalc.graph import Layer, LayerCall, LayerGraph, TensorRef
-from convcalc.layers.base import InferContext, Requirement, ShapeError, join_details
+from convcalc.layers.base import InferContext, LayerSpec, Requirement, ShapeError, join_details
 from convcalc.layers.model import ModelSpec
 from convcalc.types import Span, TensorType, WeightSpec, format_shape
 
 T = TypeVar("T")
+
+_Evaluated = tuple[Sequence[TensorType], tuple[WeightSpec, ...], Dim, Dim]
 
 MAX_ELEMENTS = 2**31
 """A tensor or weight larger than this (per sample) is reported as CC106."""
@@ -152,6 +154,7 @@ class _Propagator:
         self.analysis = Analysis(graph, {id(layer): LayerResult(layer) for layer in graph.layers},
                                  {}, [], [])
         self.overrides = {ref.node: t for ref, t in inputs.items()}
+        self.memo: dict[tuple[LayerSpec, tuple[TensorType, ...], int], _Evaluated] = {}
 
     def run(self) -> Analysis:
         for call in self.graph.ordered_calls():
@@ -201,10 +204,7 @@ class _Propagator:
             return
         ctx = InferContext(call.kwargs, latest_input(call.inputs, _node_of))
         try:
-            outs = spec.infer(known, ctx)
-            weights = spec.weights(known)
-            res.macs = spec.macs(known, outs)
-            res.flops = spec.flops(known, outs)
+            produced, weights, res.macs, res.flops = self.evaluate(spec, known, ctx)
         except ShapeError as e:
             self.report(call, e.rule, about(layer, e.message), e.hint)
             return
@@ -215,9 +215,34 @@ class _Propagator:
             self.problems(call, ctx)
         for r in ctx.requirements:
             analysis.requirements.append(PendingRequirement(r, call, self.input_spans(call)))
-        res.outputs = tuple(outs)
-        self.check_sizes(call, outs, weights)
+        res.outputs = tuple(produced)
+        self.check_sizes(call, produced, weights)
         self.record_weights(call, lres, weights)
+
+    def evaluate(self, spec: LayerSpec, ins: tuple[TensorType, ...], ctx: InferContext
+                 ) -> _Evaluated:
+        """Outputs, weights, MACs and FLOPs of a spec on ``ins``.
+
+        Models repeat themselves (a ResNet stage, a stack of identical blocks), so clean
+        results of pure specs are memoised by (spec, input types, primary input): a spec
+        is an immutable value. Calls with keyword arguments, results with problems or
+        requirements, and specs holding unhashable values are not.
+        """
+        key = None
+        if spec.pure and not ctx.call_kwargs:
+            key = (spec, ins, ctx.primary)
+            try:
+                found = self.memo.get(key)
+            except TypeError:  # an unhashable argument value
+                key = found = None
+            if found is not None:
+                return found
+        outs = spec.infer(ins, ctx)
+        weights = spec.weights(ins)
+        result = (outs, weights, spec.macs(ins, outs), spec.flops(ins, outs))
+        if key is not None and not ctx.problems and not ctx.requirements:
+            self.memo[key] = result
+        return result
 
     def problems(self, call: LayerCall, ctx: InferContext) -> None:
         """Problems sharing a message become one diagnostic listing their details."""

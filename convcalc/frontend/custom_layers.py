@@ -191,6 +191,7 @@ class InterpretedLayer(LayerSpec):
 
     class_name = "CustomLayer"
     family = "custom"
+    pure = False
 
     runner: Runner
     n_outputs: int = 1

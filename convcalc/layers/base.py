@@ -199,6 +199,9 @@ class LayerSpec:
     """Sample configs and input shapes for the registry-wide contract test."""
     in_keras3: ClassVar[bool] = True
     """False for Keras 1/2 layer kinds that Keras 3 no longer has (no oracle for them)."""
+    pure: ClassVar[bool] = True
+    """Whether the rules depend only on the arguments and inputs (so results may be
+    reused); False for layers whose rules interpret the analysed program's code."""
     _fields: ClassVar[tuple[Option, ...]] = ()
 
     # ------------------------------------------------------------------ the record
@@ -235,6 +238,10 @@ class LayerSpec:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable; use replace()")
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the cached hash is per process (string hashes are salted)
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
@@ -247,7 +254,10 @@ class LayerSpec:
         return self._values() == other._values()
 
     def __hash__(self) -> int:
-        return hash((type(self), self._values()))
+        h: int | None = self.__dict__.get("_hash")
+        if h is None:  # computed once: specs are keys of the propagation memo
+            h = self.__dict__["_hash"] = hash((type(self), self._values()))
+        return h
 
     def __repr__(self) -> str:
         args = ", ".join(f"{f.name}={self.__dict__[f.name]!r}" for f in self._fields)
