@@ -6,8 +6,8 @@ one per element for an element-wise non-linearity, three for a softmax.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -25,6 +25,9 @@ from convcalc.layers.common import activation_flops, elements, one_input
 from convcalc.layers.normalization import checked_axes
 from convcalc.rules import WRONG_RANK
 from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 ZEROS = Initializer("Zeros")
 
@@ -54,6 +57,20 @@ def activation_name(v: Any, cls: type[LayerSpec] | None = None) -> str:
     return arg.activation(v, cls)
 
 
+def apply_activation(activation: str, x: Array) -> Array:
+    """``activation`` (a name as specs store it, any case) applied to ``x`` as Keras does.
+
+    Raises NotImplementedError for a name NumPy cannot evaluate (a custom function, or
+    ``PReLU``, whose weights only the Activation layer holds).
+    """
+    from convcalc.layers import numeric
+
+    fn = numeric.ACTIVATIONS.get(activation.lower())
+    if fn is None:
+        raise NotImplementedError(f"activation {activation!r} has no NumPy forward")
+    return fn(numeric.as_float(x))
+
+
 def _non_negative(name: str, value: float | None) -> None:
     if value is None or value < 0:
         raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
@@ -77,6 +94,9 @@ class Activation(LayerSpec):
         Example({"activation": "relu"}, ((None, 3),)),
         Example({"activation": "softmax"}, ((None, None, 5),)),
         Example({"activation": "swish"}, ((None, 4, 4, 2),)),
+        Example({"activation": "gelu"}, ((None, 6),)),
+        Example({"activation": "log_softmax"}, ((None, 2, 5),)),
+        Example({"activation": "sparsemax"}, ((None, 7),)),
         Example({"activation": "relux"}, ((None, 3),), fails=True),
     )
 
@@ -93,6 +113,14 @@ class Activation(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """activation cost per element: 0 linear, 3 (log-)softmax, 1 otherwise"""
         return activation_flops(self.activation.lower(), elements(outputs[0]))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The named activation; a Keras 2 ``Activation('PReLU')`` uses its alpha."""
+        if self.activation == "PReLU":
+            return PReLU().forward(inputs, weights, call_kwargs)
+        return (apply_activation(self.activation, inputs[0]),)
 
     def summary(self) -> str:
         return self.activation
@@ -113,6 +141,9 @@ class ReLU(LayerSpec):
     examples = (
         Example({}, ((None, 3),)),
         Example({"max_value": 6.0, "negative_slope": 0.1, "threshold": 0.5}, ((None, 4, 2),)),
+        Example({"threshold": 0.5}, ((None, 8),)),
+        Example({"max_value": 0.7}, ((None, 8),)),
+        Example({"negative_slope": 0.2}, ((None, 8),)),
         Example({"max_value": -1.0}, ((None, 3),), fails=True),
         Example({"negative_slope": -0.1}, ((None, 3),), fails=True),
         Example({"threshold": -1.0}, ((None, 3),), fails=True),
@@ -131,6 +162,15 @@ class ReLU(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """1 per element"""
         return elements(outputs[0])
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x above threshold (capped at max_value), else negative_slope * (x - threshold)"""
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        return (numeric.relu(x, self.negative_slope, self.max_value, self.threshold),)
 
     def summary(self) -> str:
         return "" if self.max_value is None else f"max {self.max_value:g}"
@@ -163,6 +203,14 @@ class LeakyReLU(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """1 per element"""
         return elements(outputs[0])
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x for x >= 0, negative_slope * x otherwise"""
+        from convcalc.layers import numeric
+
+        return (numeric.leaky_relu(numeric.as_float(inputs[0]), self.negative_slope),)
 
     def summary(self) -> str:
         return f"{self.negative_slope:g}"
@@ -222,6 +270,18 @@ class PReLU(LayerSpec):
         """2 per element (select, multiply by alpha)"""
         return dims.mul(2, elements(outputs[0]))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """max(x, 0) - alpha * max(-x, 0), alpha broadcast over the shared axes"""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        pos = np.maximum(x, 0)
+        return ((pos - weights[0] * np.maximum(-x, 0)).astype(x.dtype),)
+
     def summary(self) -> str:
         if not self.shared_axes:
             return ""
@@ -250,6 +310,14 @@ class ELU(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """1 per element"""
         return elements(outputs[0])
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x for x > 0, alpha * (exp(x) - 1) otherwise"""
+        from convcalc.layers import numeric
+
+        return (numeric.elu(numeric.as_float(inputs[0]), self.alpha),)
 
     def summary(self) -> str:
         return f"{self.alpha:g}"
@@ -281,6 +349,23 @@ class Softmax(LayerSpec):
         """3 per element (exp, sum, divide)"""
         return activation_flops("softmax", elements(outputs[0]))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """exp(x - logsumexp(x)) over the axes; with ``call_kwargs["mask"]`` (an array
+        broadcasting to x, true or > 0.5 where kept) masked entries get weight 0."""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        axis = self.axis[0] if len(self.axis) == 1 else self.axis
+        keep = numeric.mask_array(call_kwargs.get("mask"), "Softmax mask")
+        if keep is None:
+            return (numeric.softmax(x, axis),)
+        y = numeric.softmax(np.where(keep, x, np.asarray(-1e9, x.dtype)), axis)
+        return (np.where(keep, y, np.zeros((), y.dtype)),)
+
     def summary(self) -> str:
         return "" if self.axis == (-1,) else "axis " + ",".join(str(a) for a in self.axis)
 
@@ -309,6 +394,17 @@ class ThresholdedReLU(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """1 per element"""
         return elements(outputs[0])
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x for x > theta, else 0"""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        return (np.where(x > self.theta, x, 0).astype(x.dtype),)
 
     def summary(self) -> str:
         return f"theta {self.theta:g}"

@@ -16,7 +16,7 @@ model runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -34,6 +34,9 @@ from convcalc.layers.common import expect_min_rank
 from convcalc.layers.core import GLOROT_UNIFORM, ONES, ZEROS
 from convcalc.rules import INCOMPATIBLE_INPUT, INVALID_ARGUMENT, WRONG_RANK
 from convcalc.types import Initializer, Shape, TensorType, WeightSpec, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 SOFTMAX_FLOPS = 3
 """FLOPs per element of a softmax: exp, sum, divide."""
@@ -102,14 +105,24 @@ class MultiHeadAttention(LayerSpec):
     examples = (
         Example({"num_heads": 2, "key_dim": 8}, ((None, 5, 6), (None, 7, 3))),
         Example({"num_heads": 2, "key_dim": 8}, ((None, 5, 6), (None, 7, 3), (None, 7, 4))),
+        # dropout (the identity at inference) keeps Keras 3.15 off its fused JAX
+        # attention, which cannot run with value_dim != key_dim
         Example({"num_heads": 3, "key_dim": 4, "value_dim": 5, "use_bias": False,
-                 "output_shape": (2, 3)}, ((None, None, 6), (None, None, 3))),
+                 "output_shape": (2, 3), "dropout": 0.1}, ((None, None, 6), (None, None, 3))),
         Example({"num_heads": 2, "key_dim": 4, "use_gate": True, "value_dim": 3,
-                 "output_shape": 7}, ((None, 5, 6), (None, 7, 3))),
+                 "output_shape": 7, "dropout": 0.1}, ((None, 5, 6), (None, 7, 3))),
         Example({"num_heads": 2, "key_dim": 4}, ((None, 5, 6), (None, 5, 6)),
                 call={"return_attention_scores": True}),
         Example({"num_heads": 2, "key_dim": 4, "attention_axes": (1, 2)},
                 ((None, 3, 4, 6), (None, 5, 2, 6))),
+        Example({"num_heads": 2, "key_dim": 3, "attention_axes": 2},
+                ((None, 3, 4, 6), (None, 3, 5, 6))),
+        Example({"num_heads": 2, "key_dim": 3, "attention_axes": (1, 3)},
+                ((None, 2, 3, 4, 5), (None, 3, 3, 2, 5))),
+        Example({"num_heads": 2, "key_dim": 4}, ((None, 5, 6), (None, 5, 6)),
+                call={"use_causal_mask": True}),
+        Example({"num_heads": 2, "key_dim": 4, "sliding_window": 2},
+                ((None, 5, 6), (None, 5, 6)), call={"return_attention_scores": True}),
         Example({"num_heads": 2, "key_dim": 4}, ((None, 5, 6), (None, 7, 3), (None, 8, 3)),
                 fails=True),
         Example({"num_heads": 0, "key_dim": 4}, ((None, 5, 6), (None, 7, 3)), fails=True),
@@ -247,8 +260,106 @@ class MultiHeadAttention(LayerSpec):
             dims.mul(2, gate),
         ))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """softmax((q W_q + b) (k W_k + b)^T / sqrt(key_dim)) (v W_v + b) per head, over
+        the attention axes jointly (optionally gated by sigmoid(q W_g + b)), projected
+        back by the output kernel; then the scores if requested."""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        q, v, k = (numeric.as_float(t) for t in _qvk_arrays(inputs))
+        ws = iter(weights)
+
+        def project(x: Array) -> Array:
+            y = np.tensordot(x, next(ws), axes=([-1], [0]))
+            return y + next(ws) if self.use_bias else y
+
+        pq, pk = project(q), project(k)
+        gate = numeric.sigmoid(project(q)) if self.use_gate else None
+        pv = project(v)
+        rank = q.ndim
+        axes = self._axes(rank)
+        rest = [i for i in range(1, rank - 1) if i not in axes]
+        # (B, *rest, heads, positions on the attention axes, width)
+        order = [0, *rest, rank - 1, *axes, rank]
+
+        def grouped(x: Array) -> Array:
+            t = x.transpose(order)
+            return t.reshape(*t.shape[:len(rest) + 2], -1, t.shape[-1])
+
+        scores = grouped(pq) * np.asarray(1 / np.sqrt(self.key_dim), pq.dtype)
+        scores = scores @ np.swapaxes(grouped(pk), -1, -2)
+        mask = self._mask(q.shape, k.shape, call_kwargs)
+        # Keras's fused path (rank-3 query, no dropout, no scores returned) leaves a
+        # fully masked row uniform; its softmax-layer path zeroes the masked weights
+        fused = not (self.dropout > 0 or _scores_requested(call_kwargs) or rank != 3)
+        if mask is not None:
+            masked = -0.7 * np.finfo(np.float32).max if fused else -1e9
+            scores = np.where(mask, scores, np.asarray(masked, scores.dtype))
+        probs = numeric.softmax(scores, -1)
+        if mask is not None and not fused:
+            probs = np.where(mask, probs, np.zeros((), probs.dtype))
+        attended = probs @ grouped(pv)
+        shape_q = [pq.shape[i] for i in order]
+        attended = attended.reshape(*shape_q[:-1], attended.shape[-1])
+        attended = attended.transpose(np.argsort(order))
+        if gate is not None:
+            attended = attended * gate
+        out_kernel = next(ws)
+        out = np.tensordot(attended, out_kernel, axes=([-2, -1], [0, 1]))
+        if self.use_bias:
+            out = out + next(ws)
+        if not _scores_requested(call_kwargs):
+            return (out.astype(q.dtype),)
+        key_positions = [k.shape[a] for a in axes]
+        probs = probs.reshape(*shape_q[:-1], *key_positions)
+        return out.astype(q.dtype), probs
+
+    def _mask(self, q_shape: tuple[int, ...], k_shape: tuple[int, ...],
+              call_kwargs: Mapping[str, Any]) -> Array | None:
+        """Where a query position may attend to a key position, (B or 1, T, S): the
+        attention_mask, value_mask and key_mask arrays of ``call_kwargs``, its
+        query_mask (the Keras mask the query tensor carries: Keras ignores a query_mask
+        argument), the causal and the sliding-window masks, all combined (rank-3
+        queries only)."""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        causal = call_kwargs.get("use_causal_mask") is True
+        given = {k: m for k in ("attention_mask", "query_mask", "value_mask", "key_mask")
+                 if (m := numeric.mask_array(call_kwargs.get(k), k)) is not None}
+        if not causal and self.sliding_window is None and not given:
+            return None
+        if len(q_shape) != 3:
+            raise NotImplementedError(
+                "MultiHeadAttention: attention masks are modelled for rank-3 queries only")
+        rows = np.arange(q_shape[1])[:, None]
+        cols = np.arange(k_shape[1])[None, :]
+        mask = np.ones((1, q_shape[1], k_shape[1]), bool)
+        if "attention_mask" in given:
+            mask = mask & given["attention_mask"]
+        if "query_mask" in given:
+            mask = mask & given["query_mask"][:, :, None]
+        for name in ("value_mask", "key_mask"):
+            if name in given:
+                mask = mask & given[name][:, None, :]
+        if causal:
+            mask = mask & (rows >= cols)
+        if self.sliding_window is not None:
+            mask = mask & (np.abs(rows - cols) < self.sliding_window)
+        return mask[:, None]  # the heads axis
+
     def summary(self) -> str:
         return f"{self.num_heads} heads, key_dim {self.key_dim}"
+
+
+def _qvk_arrays(inputs: Sequence[Array]) -> tuple[Array, Array, Array]:
+    """(query, value, key) arrays, the key defaulting to the value."""
+    return inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else inputs[1]
 
 
 def _broadcastable(a: Dim, b: Dim) -> bool:
@@ -297,6 +408,40 @@ class _ScoreAttention(LayerSpec):
             return (out,)
         return out, TensorType((*q.shape[:-1], k.shape[-2]))
 
+    def scores(self, q: Array, k: Array, weights: Sequence[Array]) -> Array:
+        """Scores (B, ..., Tq, Tv) of every query position against every key."""
+        raise NotImplementedError
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """softmax(scores) @ value; keys masked by use_causal_mask and the value mask,
+        masked query rows zeroed (``call_kwargs["mask"]`` = [query_mask, value_mask]
+        arrays, as Keras passes them); then the softmax weights if requested."""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        q, v, k = (numeric.as_float(t) for t in _qvk_arrays(inputs))
+        scores = self.scores(q, k, weights)
+        masks = call_kwargs.get("mask")
+        if masks is not None and not isinstance(masks, (list, tuple)):
+            raise NotImplementedError(f"{self.class_name}: the mask must be a list of arrays")
+        q_mask, v_mask = (numeric.mask_array(m, f"{self.class_name} mask")
+                          for m in (*(masks or ()), None, None)[:2])
+        allowed = None if v_mask is None else v_mask[..., None, :]
+        if call_kwargs.get("use_causal_mask") is True:
+            rows, cols = scores.shape[-2:]
+            causal = np.arange(rows)[:, None] >= np.arange(cols)[None, :]
+            allowed = causal if allowed is None else allowed & causal
+        if allowed is not None:
+            scores = np.where(allowed, scores, scores - np.asarray(1e9, scores.dtype))
+        probs = numeric.softmax(scores, -1)
+        out = (probs @ v).astype(q.dtype)
+        if q_mask is not None:
+            out = np.where(q_mask[..., None], out, 0).astype(q.dtype)
+        return (out, probs) if _scores_requested(call_kwargs) else (out,)
+
     def _pairs(self, inputs: Sequence[TensorType]) -> tuple[Dim, Dim, Dim]:
         """Query-key pairs, feature size d and value size dv."""
         q, v, k = _qvk(inputs, self.class_name)
@@ -326,6 +471,8 @@ class Attention(_ScoreAttention):
                 call={"return_attention_scores": True}),
         Example({}, ((None, None, 6), (None, None, 6)), call={"return_attention_scores": True}),
         Example({}, ((None, 2, 5, 6), (None, 2, 7, 6))),
+        Example({"score_mode": "concat"}, ((None, 5, 6), (None, 5, 6)),
+                call={"use_causal_mask": True}),
         Example({"score_mode": "general"}, ((None, 5, 6), (None, 7, 6)), fails=True),
         Example({}, ((None, 5, 6),), fails=True),
     )
@@ -363,6 +510,19 @@ class Attention(_ScoreAttention):
         return dims.total((dims.mul(2, self.macs(inputs, outputs)),
                            dims.mul(SOFTMAX_FLOPS, pairs), extra))
 
+    def scores(self, q: Array, k: Array, weights: Sequence[Array]) -> Array:
+        """dot: q k^T (* scale); concat: weight * sum(tanh(scale * (q + k)))"""
+        import numpy as np
+
+        scale = weights[0] if self.use_scale else None
+        if self.score_mode == "dot":
+            out = q @ np.swapaxes(k, -1, -2)
+            return out if scale is None else out * scale
+        pairs = q[..., :, None, :] + k[..., None, :, :]
+        if scale is not None:
+            pairs = pairs * scale
+        return np.asarray(weights[-1] * np.tanh(pairs).sum(axis=-1))
+
     def summary(self) -> str:
         return self.score_mode + (", scaled" if self.use_scale else "")
 
@@ -386,6 +546,8 @@ class AdditiveAttention(_ScoreAttention):
         Example({"use_scale": False}, ((None, 5, 6), (None, 7, 4), (None, 7, 6)),
                 call={"return_attention_scores": True}),
         Example({}, ((None, None, 3), (None, None, 3))),
+        Example({}, ((None, 4, 3), (None, 6, 2), (None, 6, 1)),
+                call={"return_attention_scores": True}),
         Example({}, ((None, 5, 6), (None, 7, 6), (None, 7, 6), (None, 7, 6)), fails=True),
     )
 
@@ -409,6 +571,15 @@ class AdditiveAttention(_ScoreAttention):
         return dims.total((dims.mul(2, self.macs(inputs, outputs)),
                            dims.mul(terms, dims.mul(pairs, d)),
                            dims.mul(SOFTMAX_FLOPS, pairs)))
+
+    def scores(self, q: Array, k: Array, weights: Sequence[Array]) -> Array:
+        """sum(scale * tanh(q + k)) over the features"""
+        import numpy as np
+
+        terms = np.tanh(q[..., :, None, :] + k[..., None, :, :])
+        if self.use_scale:
+            terms = terms * weights[0]
+        return np.asarray(terms.sum(axis=-1))
 
     def summary(self) -> str:
         return "scaled" if self.use_scale else ""

@@ -9,8 +9,8 @@ values are in :mod:`convcalc.layers.color_augmentation`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.dims import Dim
 from convcalc.layers import arguments as arg
@@ -24,6 +24,9 @@ from convcalc.layers.base import (
 )
 from convcalc.layers.preprocessing import ImageSizeLayer, images
 from convcalc.types import TensorType
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 Factor = float | tuple[float, ...]
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -103,6 +106,14 @@ class Augmentation(LayerSpec):
         """0 (the identity at inference)"""
         return 0
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The input, unchanged (Keras augments only while training)."""
+        from convcalc.layers import numeric
+
+        return (numeric.as_float(inputs[0]),)
+
 
 IMAGES = ((None, 8, 8, 3),)
 """The input of most examples: one batch of 8x8 RGB images."""
@@ -131,6 +142,15 @@ class RandomCrop(ImageSizeLayer):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """0 (a slice)"""
         return 0
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The input, unchanged: what Keras 3.15 returns at inference, even where that
+        contradicts the height x width of its (and convcalc's) static shape."""
+        from convcalc.layers import numeric
+
+        return (numeric.as_float(inputs[0]),)
 
 
 @register

@@ -2,12 +2,15 @@
 changes, blur, erasing, and the batch mixers and policies (CutMix, MixUp, AugMix,
 RandAugment).
 
-All are the identity at inference and keep the shape of their 4-D image batch.
+All keep the shape of their 4-D image batch and are the identity at inference, except
+the deterministic AutoContrast and ContrastLimitedAdaptiveHistogramEqualization (Keras
+equalizes only while training: its Equalization is the identity at inference too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from convcalc.layers import arguments as arg
 from convcalc.layers.augmentation import (
@@ -33,6 +36,21 @@ from convcalc.layers.base import (
 from convcalc.layers.preprocessing import images
 from convcalc.rules import INCOMPATIBLE_INPUT
 from convcalc.types import TensorType, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
+
+
+def to_value_range(x: Array, source: Factor, target: Factor) -> Array:
+    """Values mapped linearly from the range ``source`` onto ``target``."""
+    import numpy as np
+
+    lo, hi = sorted(source) if isinstance(source, tuple) else (0.0, source)
+    t_lo, t_hi = sorted(target) if isinstance(target, tuple) else (0.0, target)
+    if (lo, hi) == (t_lo, t_hi):
+        return x
+    f = np.float32
+    return ((x - f(lo)) / (f(hi) - f(lo)) * (f(t_hi) - f(t_lo)) + f(t_lo)).astype(np.float32)
 
 
 @register
@@ -336,6 +354,24 @@ class AutoContrast(Augmentation):
     def validate(self) -> None:
         check_value_range(self.value_range)
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """(x - min) * 255 / (max - min) per image and channel, clipped to [0, 255], in
+        the 0..255 scale of value_range (min and max over axes 1 and 2, as Keras takes
+        them whatever the data format; constant channels stay as they are)."""
+        import numpy as np
+
+        x = np.asarray(inputs[0]).astype(np.float32)
+        y = to_value_range(x, self.value_range, (0.0, 255.0))
+        low = y.min(axis=(1, 2), keepdims=True)
+        high = y.max(axis=(1, 2), keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.float32(255) / (high - low)
+            out = np.clip(y * scale - low * scale, 0, 255)
+        out = to_value_range(out, (0.0, 255.0), self.value_range)
+        return (np.where(np.isnan(out), x, out).astype(np.float32),)
+
 
 @register
 class Equalization(Augmentation):
@@ -410,6 +446,83 @@ class ContrastLimitedAdaptiveHistogramEqualization(Augmentation):
     class_name = "ContrastLimitedAdaptiveHistogramEqualization"
     positional = ("value_range", "clip_limit", "tile_grid_size", "data_format")
 
+    value_range: Factor = option(default=(0.0, 255.0), convert=factor_value)
     clip_limit: float = option(default=4.0, convert=arg.to_float)
+    tile_grid_size: Factor = option(default=(8.0, 8.0), convert=factor_value)
 
-    examples = (Example({}, IMAGES), Example({"clip_limit": 2.0}, ((None, 16, 16, 1),)))
+    examples = (
+        Example({}, IMAGES),
+        Example({"clip_limit": 2.0}, ((None, 16, 16, 1),)),
+        Example({"clip_limit": 0.0, "tile_grid_size": (3, 2), "value_range": (0, 1)},
+                ((None, 7, 9, 2),)),
+        Example({"tile_grid_size": (2, 4), "data_format": "channels_first"},
+                ((None, 2, 10, 8),)),
+    )
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Per tile of tile_grid_size, a 256-bin histogram clipped at clip_limit *
+        pixels / 256 (the excess spread over all bins) gives a CDF mapping; each pixel
+        blends the mappings of its four nearest tiles bilinearly (on 0..255 values)."""
+        import numpy as np
+
+        from convcalc import kernels
+
+        x = kernels.channels_last(np.asarray(inputs[0]).astype(np.float32), self.data_format)
+        y = to_value_range(x, self.value_range, (0.0, 255.0))
+        grid = self.tile_grid_size if isinstance(self.tile_grid_size, tuple) else (
+            self.tile_grid_size, self.tile_grid_size)
+        out = clahe(y, self.clip_limit, int(grid[0]), int(grid[1]))
+        out = to_value_range(out, (0.0, 255.0), self.value_range)
+        return (kernels.from_channels_last(out, self.data_format),)
+
+
+def clahe(images: Array, clip_limit: float, grid_h: int, grid_w: int) -> Array:
+    """Contrast-limited adaptive histogram equalization of (N, H, W, C) 0..255 images."""
+    import numpy as np
+
+    batch, height, width, channels = images.shape
+    tile_h, tile_w = -(-height // grid_h), -(-width // grid_w)
+    pad_h, pad_w = tile_h * grid_h - height, tile_w * grid_w - width
+    padded = np.pad(images, [(0, 0), (0, pad_h), (0, pad_w), (0, 0)], mode="symmetric")
+    tiles = padded.reshape(batch, grid_h, tile_h, grid_w, tile_w, channels)
+    tiles = tiles.transpose(0, 1, 3, 5, 2, 4).reshape(batch, grid_h, grid_w, channels, -1)
+    levels = np.clip(tiles.astype(np.int32), 0, 255)
+    flat = levels.reshape(-1, levels.shape[-1])
+    bins = (np.arange(flat.shape[0])[:, None] * 256 + flat).ravel()
+    hists = np.bincount(bins, minlength=flat.shape[0] * 256).astype(np.float32)
+    hists = hists.reshape(*levels.shape[:-1], 256)
+    if clip_limit > 0:
+        limit = np.float32(clip_limit * (tile_h * tile_w) / 256.0)
+        clipped = np.clip(hists, 0, limit)
+        hists = clipped + (hists - clipped).sum(axis=-1, keepdims=True) / np.float32(256)
+    cdf = np.cumsum(hists, axis=-1)
+    cdf_min = cdf.min(axis=-1, keepdims=True)
+    denominator = np.float32(tile_h * tile_w) - cdf_min
+    denominator = np.where(denominator == 0, np.float32(1), denominator)
+    mapping = np.clip((cdf - cdf_min) * np.float32(255) / denominator, 0, 255)
+    # one tile of edge padding on each side, so border pixels blend with themselves
+    mapping = np.concatenate([mapping[:, :1], mapping, mapping[:, -1:]], axis=1)
+    mapping = np.concatenate([mapping[:, :, :1], mapping, mapping[:, :, -1:]], axis=2)
+
+    def coords(n: int, tile: int, count: int) -> tuple[Array, Array, Array]:
+        g = (np.arange(n, dtype=np.float32) - np.float32(tile / 2.0)) / np.float32(tile) + 1
+        lo = np.floor(g)
+        return (np.clip(lo, 0, count + 1).astype(np.int64),
+                np.clip(lo + 1, 0, count + 1).astype(np.int64), g - lo)
+
+    y0, y1, wy = coords(tile_h * grid_h, tile_h, grid_h)
+    x0, x1, wx = coords(tile_w * grid_w, tile_w, grid_w)
+    pixels = np.clip(padded, 0, 255).astype(np.int32)
+    b = np.arange(batch)[:, None, None, None]
+    c = np.arange(channels)[None, None, None, :]
+
+    def look(ys: Array, xs: Array) -> Array:
+        return np.asarray(mapping[b, ys[None, :, None, None], xs[None, None, :, None], c, pixels])
+
+    wx_e, wy_e = wx[None, None, :, None], wy[None, :, None, None]
+    top = look(y0, x0) * (1 - wx_e) + look(y0, x1) * wx_e
+    bottom = look(y1, x0) * (1 - wx_e) + look(y1, x1) * wx_e
+    result = top * (1 - wy_e) + bottom * wy_e
+    return np.asarray(result[:, :height, :width].astype(np.float32))

@@ -17,7 +17,7 @@ Keras 1 and 2 forms are accepted: ``Convolution2D(32, 3, 3, border_mode='same')`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc import dims, shapes
 from convcalc.dims import Dim
@@ -43,6 +43,9 @@ from convcalc.layers.spatial import (
 )
 from convcalc.rules import INCOMPATIBLE_INPUT
 from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.kernels import Array
 
 __all__ = [
     "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose",
@@ -159,6 +162,31 @@ class _Windowed(SpatialSpec):
         n = elements(out)
         return dims.add(n if self.use_bias else 0, activation_flops(self.activation, n))
 
+    def _channels_last(self, x: Array) -> Array:
+        """The float input, its channels moved last (the kernels' layout)."""
+        from convcalc import kernels
+        from convcalc.layers.numeric import as_float
+
+        return kernels.channels_last(as_float(x), self.data_format)
+
+    def _pads(self, x: Array) -> list[tuple[int, int]]:
+        """(before, after) of each spatial axis of channels-last x, from the padding mode."""
+        from convcalc import kernels
+
+        return kernels.window_pads(x.shape[1:-1], self.kernel_size, self.strides,
+                                   self.dilation_rate, self.padding)
+
+    def _finish(self, y: Array, bias: Array | None) -> Array:
+        """activation(y + bias), channels back in the data format's place."""
+        from convcalc import kernels
+        from convcalc.layers.activations import apply_activation
+
+        if bias is not None:
+            y += bias.astype(y.dtype, copy=False)
+        # after the move: an axis-wise activation (softmax) works on Keras's last axis
+        y = kernels.from_channels_last(y, self.data_format)
+        return apply_activation(self.activation, y)
+
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """2 * MACs + output elements for the bias + activation cost"""
         return dims.add(dims.mul(2, self.macs(inputs, outputs)),
@@ -229,6 +257,18 @@ class _Conv(_Windowed):
         out_spatial, _ = split_channels(outputs[0], self.data_format)
         return dims.mul(dims.prod(out_spatial), self.weights(inputs)[0].size)
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """activation(conv(x, kernel) + bias), groups = in_c / kernel in_c."""
+        from convcalc import kernels
+
+        x = self._channels_last(inputs[0])
+        kernel = weights[0]
+        groups = x.shape[-1] // kernel.shape[-2]
+        y = kernels.conv(x, kernel, self.strides, self.dilation_rate, self._pads(x), groups)
+        return (self._finish(y, weights[1] if self.use_bias else None),)
+
     def summary(self) -> str:
         head = [str(self.filters)]
         text = self._summary(head)
@@ -285,6 +325,21 @@ class _ConvTranspose(_Windowed):
         in_spatial, _ = split_channels(inputs[0], self.data_format)
         return dims.mul(dims.prod(in_spatial), self.weights(inputs)[0].size)
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """activation(conv_transpose(x, kernel) + bias), padded as Keras pads the
+        stride-dilated input."""
+        from convcalc import kernels
+
+        x = self._channels_last(inputs[0])
+        extra = self.output_padding or (None,) * self.rank
+        pads = [kernels.transpose_pads(k, s, d, self.padding, p)
+                for k, s, d, p in zip(self.kernel_size, self.strides, self.dilation_rate,
+                                      extra, strict=True)]
+        y = kernels.conv_transpose(x, weights[0], self.strides, self.dilation_rate, pads)
+        return (self._finish(y, weights[1] if self.use_bias else None),)
+
     def summary(self) -> str:
         text = self._summary([str(self.filters)])
         if self.output_padding is not None:
@@ -319,6 +374,18 @@ class _DepthwiseConv(_Windowed):
         """out_spatial * prod(k) * in_c * depth_multiplier"""
         out_spatial, _ = split_channels(outputs[0], self.data_format)
         return dims.mul(dims.prod(out_spatial), self.weights(inputs)[0].size)
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """activation(depthwise_conv(x, kernel) + bias); channel c*dm + j is channel c
+        convolved with kernel[..., c, j]."""
+        from convcalc import kernels
+
+        x = self._channels_last(inputs[0])
+        y = kernels.depthwise_conv(x, weights[0], self.strides, self.dilation_rate,
+                                   self._pads(x))
+        return (self._finish(y, weights[1] if self.use_bias else None),)
 
     def summary(self) -> str:
         text = self._summary([])
@@ -369,6 +436,19 @@ class _SeparableConv(_Windowed):
         out_spatial, _ = split_channels(outputs[0], self.data_format)
         depthwise, pointwise = self.weights(inputs)[:2]
         return dims.mul(dims.prod(out_spatial), dims.add(depthwise.size, pointwise.size))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """activation(pointwise 1x1 conv of the depthwise conv + bias)."""
+        from convcalc import kernels
+
+        x = self._channels_last(inputs[0])
+        rank = self.rank
+        depth = kernels.depthwise_conv(x, weights[0], self.strides, self.dilation_rate,
+                                       self._pads(x))
+        y = kernels.conv(depth, weights[1], (1,) * rank, (1,) * rank, [(0, 0)] * rank)
+        return (self._finish(y, weights[2] if self.use_bias else None),)
 
     def summary(self) -> str:
         text = self._summary([str(self.filters)])
@@ -425,7 +505,7 @@ class Conv1D(_Conv):
                 ((None, 8, 9),)),
         Example({"filters": 5, "kernel_size": 3, "strides": 2, "data_format": "channels_first",
                  "activation": "relu"}, ((None, 2, 11),)),
-        Example({"filters": 4, "kernel_size": 5, "dilation_rate": 2}, ((None, None, 3),)),
+        Example({"filters": 4, "kernel_size": 3, "dilation_rate": 2}, ((None, None, 3),)),
         Example({"filters": 4, "kernel_size": 5}, ((None, 4, 3),), fails=True),
         Example({"filters": 4, "kernel_size": 3, "dilation_rate": 2}, ((None, 4, 3),),
                 fails=True),
@@ -472,6 +552,14 @@ class Conv2D(_Conv):
         Example({"filters": 8, "kernel_size": 3, "padding": "same", "strides": 2,
                  "data_format": "channels_first", "use_bias": False}, ((None, 3, None, 5),)),
         Example({"filters": 8, "kernel_size": 3, "strides": 2}, ((None, None, None, 3),)),
+        Example({"filters": 3, "kernel_size": 2, "strides": 3, "padding": "same"},
+                ((None, 11, 10, 2),)),
+        Example({"filters": 4, "kernel_size": 1, "strides": 2}, ((None, 7, 8, 5),)),
+        Example({"filters": 4, "kernel_size": (2, 3), "strides": (4, 1)}, ((None, 9, 6, 2),)),
+        Example({"filters": 4, "kernel_size": 3, "groups": 2, "dilation_rate": 2,
+                 "padding": "same", "data_format": "channels_first"}, ((None, 4, 7, 9),)),
+        Example({"filters": 4, "kernel_size": 3, "activation": "softmax",
+                 "data_format": "channels_first"}, ((None, 2, 5, 6),)),
         Example({"filters": 8, "kernel_size": 3}, ((None, 2, 6, 3),), fails=True),
         Example({"filters": 8, "kernel_size": 3, "padding": "causal"}, ((None, 6, 6, 3),),
                 fails=True),
@@ -509,6 +597,9 @@ class Conv3D(_Conv):
         Example({"filters": 3, "kernel_size": 3, "strides": 2, "data_format": "channels_first"},
                 ((None, 2, 7, 8, 9),)),
         Example({"filters": 3, "kernel_size": 2}, ((None, None, 4, None, 2),)),
+        Example({"filters": 2, "kernel_size": 2, "dilation_rate": (1, 2, 1), "padding": "same",
+                 "data_format": "channels_first", "activation": "sigmoid"},
+                ((None, 2, 4, 5, 3),)),
         Example({"filters": 3, "kernel_size": 3}, ((None, 5, 2, 5, 2),), fails=True),
         Example({"filters": 3, "kernel_size": 3}, ((None, 5, 5, 2),), fails=True),
     )
@@ -535,6 +626,12 @@ class Conv1DTranspose(_ConvTranspose):
         Example({"filters": 4, "kernel_size": 4, "strides": 3, "output_padding": 2,
                  "data_format": "channels_first"}, ((None, 2, 5),)),
         Example({"filters": 4, "kernel_size": 3, "dilation_rate": 2}, ((None, None, 2),)),
+        Example({"filters": 3, "kernel_size": 4, "strides": 2, "padding": "same",
+                 "output_padding": 1}, ((None, 6, 2),)),
+        Example({"filters": 3, "kernel_size": 2, "dilation_rate": 3, "padding": "same",
+                 "activation": "relu"}, ((None, 6, 2),)),
+        Example({"filters": 3, "kernel_size": 2, "strides": 2, "activation": "softmax",
+                 "data_format": "channels_first"}, ((None, 2, 4),)),
         Example({"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 2},
                 ((None, 5, 2),), fails=True),
         Example({"filters": 4, "kernel_size": 3, "padding": "causal"}, ((None, 5, 2),),
@@ -571,6 +668,14 @@ class Conv2DTranspose(_ConvTranspose):
                 ((None, 5, 4, 3),)),
         Example({"filters": 4, "kernel_size": 3, "strides": 2,
                  "data_format": "channels_first"}, ((None, 3, 5, None),)),
+        Example({"filters": 2, "kernel_size": 5}, ((None, 3, 2, 3),)),
+        Example({"filters": 2, "kernel_size": 2, "strides": 3, "padding": "same"},
+                ((None, 3, 4, 3),)),
+        Example({"filters": 2, "kernel_size": 2, "strides": 3, "padding": "same",
+                 "output_padding": (2, 0)}, ((None, 3, 4, 3),)),
+        Example({"filters": 2, "kernel_size": (1, 4), "strides": (2, 3), "padding": "same",
+                 "output_padding": (1, 2), "data_format": "channels_first"},
+                ((None, 3, 4, 3),)),
         Example({"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 2},
                 ((None, 5, 5, 3),), fails=True),
         Example({"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
@@ -596,6 +701,8 @@ class Conv3DTranspose(_ConvTranspose):
                  "output_padding": (0, 1, 0)}, ((None, 3, 4, 5, 2),)),
         Example({"filters": 2, "kernel_size": (2, 1, 3), "data_format": "channels_first"},
                 ((None, 3, 4, None, 5),)),
+        Example({"filters": 2, "kernel_size": 2, "dilation_rate": 2, "padding": "same"},
+                ((None, 3, 4, 2, 2),)),
         Example({"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 3},
                 ((None, 3, 4, 5, 2),), fails=True),
     )
@@ -641,6 +748,9 @@ class DepthwiseConv2D(_DepthwiseConv):
         Example({"kernel_size": 3, "strides": 2, "dilation_rate": 2}, ((None, 9, 9, 2),)),
         Example({"kernel_size": 3, "data_format": "channels_first", "use_bias": False},
                 ((None, 2, 5, None),)),
+        Example({"kernel_size": (3, 2), "strides": 2, "padding": "same", "depth_multiplier": 2,
+                 "data_format": "channels_first"}, ((None, 3, 7, 9),)),
+        Example({"kernel_size": 2, "strides": 3, "padding": "same"}, ((None, 8, 7, 2),)),
         Example({"kernel_size": 3, "depth_multiplier": 0}, ((None, 7, 8, 4),), fails=True),
         Example({"kernel_size": 4}, ((None, 3, 8, 4),), fails=True),
     )
@@ -693,6 +803,8 @@ class SeparableConv2D(_SeparableConv):
                 ((None, 11, 9, 3),)),
         Example({"filters": 8, "kernel_size": (1, 3), "data_format": "channels_first",
                  "use_bias": False}, ((None, 3, None, 6),)),
+        Example({"filters": 4, "kernel_size": 3, "dilation_rate": 2, "padding": "same",
+                 "depth_multiplier": 3, "activation": "tanh"}, ((None, 8, 7, 2),)),
         Example({"filters": 8, "kernel_size": 3}, ((None, 2, 8, 4),), fails=True),
         Example({"filters": 0, "kernel_size": 3}, ((None, 7, 8, 4),), fails=True),
     )

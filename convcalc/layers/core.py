@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -18,6 +18,9 @@ from convcalc.layers.base import (
 )
 from convcalc.layers.common import activation_flops, elements, expect_min_rank, one_input
 from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 GLOROT_UNIFORM = Initializer("GlorotUniform")
 ZEROS = Initializer("Zeros")
@@ -102,6 +105,17 @@ class InputLayer(LayerSpec):
         """The declared type."""
         return (TensorType(self.batch_shape, self.dtype),)
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The array fed to this input (its one input), in the declared dtype."""
+        import numpy as np
+
+        if len(inputs) != 1:
+            raise ValueError(f"InputLayer is fed one array, got {len(inputs)}")
+        x = np.asarray(inputs[0])
+        return (x if x.dtype == self.dtype else x.astype(self.dtype),)
+
     def summary(self) -> str:
         return format_shape(self.batch_shape)
 
@@ -152,6 +166,19 @@ class Dense(LayerSpec):
             out if self.use_bias else 0,
             activation_flops(self.activation, out),
         ))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """activation(x @ kernel + bias) on the last axis."""
+        from convcalc.layers.activations import apply_activation
+        from convcalc.layers.numeric import as_float
+
+        x = as_float(inputs[0])
+        y = x @ weights[0]
+        if self.use_bias:
+            y += weights[1]
+        return (apply_activation(self.activation, y),)
 
     def summary(self) -> str:
         act = "" if self.activation == "linear" else f", {self.activation}"

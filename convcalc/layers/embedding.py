@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from convcalc.dims import Dim
 from convcalc.layers import arguments as arg
@@ -18,6 +18,9 @@ from convcalc.layers.base import (
 from convcalc.layers.common import one_input
 from convcalc.rules import INCOMPATIBLE_INPUT
 from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 UNIFORM = Initializer("RandomUniform", (("maxval", 0.05), ("minval", -0.05)))
 """Keras's ``'uniform'`` embedding initializer."""
@@ -67,6 +70,8 @@ class Embedding(LayerSpec):
         Example({"input_dim": 1000, "output_dim": 16, "mask_zero": True}, ((None, None),)),
         Example({"input_dim": 10, "output_dim": 3}, ((None, None, 3),)),
         Example({"input_dim": 100, "output_dim": 8, "lora_rank": 4}, ((None, 5),)),
+        Example({"input_dim": 20, "output_dim": 8, "lora_rank": 4, "lora_alpha": 2.0},
+                ((None, 5),)),
         Example({"input_dim": 100, "output_dim": 0}, ((None, 5),), fails=True),
         Example({"input_dim": 0, "output_dim": 8}, ((None, 5),), fails=True),
     )
@@ -112,6 +117,20 @@ class Embedding(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """0 (a gather; LoRA's merge of the table is per call, not per sample)"""
         return 0
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """embeddings[ids]; with LoRA the table is embeddings + A @ B"""
+        import numpy as np
+
+        table = np.asarray(weights[0], np.float32)
+        if self.lora_rank is not None:
+            # Keras scales A @ B by lora_alpha / rank, but its build() enables LoRA
+            # without passing lora_alpha on, which resets it to the rank: scale 1
+            table = table + weights[1] @ weights[2]
+        ids = np.asarray(inputs[0]).astype(np.int64)
+        return (np.take(table, ids, axis=0).astype(np.float32),)
 
     def summary(self) -> str:
         return f"{self.input_dim} -> {self.output_dim}" + (", mask 0" if self.mask_zero else "")

@@ -8,12 +8,16 @@ name) is only ever read as a label. The output shape is therefore known only fro
 first input (Keras 3, 2 and 1 alike), or a list of such shapes for several outputs. An
 ``output_shape`` that is itself a function is never run either, and leaves the output
 unknown. A None inside ``output_shape`` becomes a free dim ``lambda_d<axis>``.
+
+The NumPy forward exists only for a Keras activation function serialized by name
+(``{"module": "keras.activations", "config": "relu"}``) applied to one tensor; any other
+function (Python code, a custom or unknown function) has none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -29,6 +33,9 @@ from convcalc.layers.base import (
 )
 from convcalc.rules import INCOMPATIBLE_INPUT, SHAPE_UNKNOWN
 from convcalc.types import Shape, TensorType, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 OutputShape: TypeAlias = "Shape | tuple[Shape, ...] | str | None"
 """A shape, several shapes, a label of a shape function (never run), or None."""
@@ -103,6 +110,8 @@ class Lambda(LayerSpec):
 
     function: str = option(default="<function>", convert=_function)
     output_shape: OutputShape = option(default=None, convert=_output_shape)
+    keras_activation: str | None = option(default=None, convert=arg.optional(arg.to_str))
+    """The name of the wrapped function when it is one of ``keras.activations``."""
 
     examples = (
         Example({"function": {"module": "keras.activations", "class_name": "function",
@@ -118,6 +127,9 @@ class Lambda(LayerSpec):
                               "config": "relu", "registered_name": "relu"},
                  "output_shape": [7]}, ((4, 5, 3), (4, 2))),
         Example({"function": {"module": "keras.activations", "class_name": "function",
+                              "config": "gelu", "registered_name": "gelu"},
+                 "output_shape": [4, 6]}, ((None, 4, 6),)),
+        Example({"function": {"module": "keras.activations", "class_name": "function",
                               "config": "relu", "registered_name": "relu"},
                  "output_shape": 7}, ((None, 5, 3),), fails=True),
     )
@@ -126,6 +138,10 @@ class Lambda(LayerSpec):
     def upgrade_config(cls, config: Mapping[str, Any]) -> Mapping[str, Any]:
         """Keras 1/2 ``function_type`` / ``output_shape_type``: 'raw' holds a shape, while
         'lambda' (bytecode) and 'function' (a name) hold functions, kept as labels."""
+        fn = config.get("function")
+        if (isinstance(fn, Mapping) and fn.get("module") == "keras.activations"
+                and isinstance(fn.get("config"), str)):
+            config = {**config, "keras_activation": fn["config"]}
         if "function_type" not in config and "output_shape_type" not in config:
             return config
         cfg = dict(config)
@@ -168,6 +184,20 @@ class Lambda(LayerSpec):
             )
         batch = inputs[0].batch
         return tuple(TensorType((batch, *s)) for s in shapes)
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The wrapped Keras activation applied to the single input (output_shape is
+        declared, not enforced, as in Keras); other functions are never run."""
+        from convcalc.layers.activations import KERAS_ACTIVATIONS, apply_activation
+
+        name = self.keras_activation
+        if name not in KERAS_ACTIVATIONS or len(inputs) != 1:
+            raise NotImplementedError(
+                f"Lambda ({self.function}): convcalc never executes the wrapped function; "
+                "only a Keras activation applied to one tensor has a NumPy forward")
+        return (apply_activation(name, inputs[0]),)
 
     def summary(self) -> str:
         shapes = self.declared_shapes()

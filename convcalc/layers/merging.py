@@ -9,7 +9,7 @@ computed best-effort either way, so the analysis carries on.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -26,6 +26,9 @@ from convcalc.layers.base import (
 from convcalc.layers.common import elements
 from convcalc.rules import INCOMPATIBLE_INPUT, MERGE_MISMATCH, SHAPE_UNKNOWN, WRONG_RANK
 from convcalc.types import Shape, TensorType, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 
 def _at_least_two(inputs: Sequence[TensorType], class_name: str) -> None:
@@ -131,6 +134,20 @@ class _ElementwiseMerge(LayerSpec):
         """(n_inputs - 1) per output element"""
         return dims.mul(len(inputs) - 1, elements(outputs[0]))
 
+    def combine(self, a: Array, b: Array) -> Array:
+        """The element-wise operation folded over the inputs."""
+        raise NotImplementedError
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The operation folded left over the inputs, broadcast as Keras does."""
+        xs = aligned_ranks(inputs)
+        out = xs[0]
+        for x in xs[1:]:
+            out = self.combine(out, x)
+        return (out,)
+
 
 
 @register
@@ -139,12 +156,18 @@ class Add(_ElementwiseMerge):
 
     class_name = "Add"
 
+    def combine(self, a: Array, b: Array) -> Array:
+        return a + b
+
 
 @register
 class Multiply(_ElementwiseMerge):
     """Element-wise product of the inputs."""
 
     class_name = "Multiply"
+
+    def combine(self, a: Array, b: Array) -> Array:
+        return a * b
 
 
 @register
@@ -153,12 +176,22 @@ class Maximum(_ElementwiseMerge):
 
     class_name = "Maximum"
 
+    def combine(self, a: Array, b: Array) -> Array:
+        import numpy as np
+
+        return np.maximum(a, b)
+
 
 @register
 class Minimum(_ElementwiseMerge):
     """Element-wise minimum of the inputs."""
 
     class_name = "Minimum"
+
+    def combine(self, a: Array, b: Array) -> Array:
+        import numpy as np
+
+        return np.minimum(a, b)
 
 
 @register
@@ -171,12 +204,25 @@ class Average(_ElementwiseMerge):
         """n_inputs per output element (n - 1 additions and a division)"""
         return dims.mul(len(inputs), elements(outputs[0]))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """sum(inputs) / n"""
+        xs = aligned_ranks(inputs)
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return ((out / len(xs)).astype(out.dtype),)
+
 
 @register
 class Subtract(_ElementwiseMerge):
     """Element-wise difference of exactly two inputs."""
 
     class_name = "Subtract"
+
+    def combine(self, a: Array, b: Array) -> Array:
+        return a - b
 
     examples = (
         Example({}, ((None, 3, 4), (None, 3, 4))),
@@ -190,6 +236,29 @@ class Subtract(_ElementwiseMerge):
         """Two inputs aligned on the right; aligned dims equal, or 1 (broadcast)."""
         _exactly_two(inputs, self.class_name)
         return (inputs[0].with_shape(broadcast_shapes(inputs, ctx, self.class_name)),)
+
+
+def aligned_ranks(inputs: Sequence[Array]) -> list[Array]:
+    """Inputs of lower rank get size-1 axes after the batch, as Keras inserts them
+    before broadcasting (a (B, 4) tensor merges with a (B, 3, 4) one as (B, 1, 4))."""
+    from convcalc.layers import numeric
+
+    xs = [numeric.as_float(x) for x in inputs]
+    rank = max(x.ndim for x in xs)
+    return [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in xs]
+
+
+def batch_dot(x: Array, y: Array, axes: tuple[int, int]) -> Array:
+    """Batched dot product contracting x's axis axes[0] with y's axes[1]; the output
+    is x's other axes then y's other non-batch axes, (batch, 1) if none are left."""
+    import numpy as np
+
+    xt = np.moveaxis(x, axes[0], -1)
+    yt = np.moveaxis(y, axes[1], 1)
+    batch, n = xt.shape[0], xt.shape[-1]
+    out = np.matmul(xt.reshape(batch, -1, n), yt.reshape(batch, n, -1))
+    shape = xt.shape[:-1] + yt.shape[2:]
+    return np.asarray(out.reshape(shape if len(shape) > 1 else (batch, 1)))
 
 
 def concatenated(
@@ -266,6 +335,14 @@ class Concatenate(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """0 (a copy)"""
         return 0
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The inputs joined along the axis."""
+        import numpy as np
+
+        return (np.concatenate(inputs, axis=self.axis),)
 
     def summary(self) -> str:
         return "" if self.axis == -1 else f"axis {self.axis}"
@@ -359,6 +436,20 @@ class Dot(LayerSpec):
             return out
         return dims.total((out, dims.mul(3, dims.add(elements(inputs[0]),
                                                      elements(inputs[1])))))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Batched dot product over the axes; inputs L2-normalised there first if
+        normalize."""
+        from convcalc.layers import numeric
+
+        x, y = (numeric.as_float(t) for t in inputs)
+        pair = self.axes * 2 if len(self.axes) == 1 else self.axes
+        a0, a1 = pair[0] % x.ndim, pair[1] % y.ndim
+        if self.normalize:
+            x, y = numeric.l2_normalize(x, a0), numeric.l2_normalize(y, a1)
+        return (batch_dot(x, y, (a0, a1)),)
 
     def summary(self) -> str:
         axes = ",".join(str(a) for a in self.axes)
@@ -468,6 +559,30 @@ class Merge(LayerSpec):
         per = {"sum": len(inputs) - 1, "mul": len(inputs) - 1, "max": len(inputs) - 1,
                "ave": len(inputs)}.get(self.mode, 0)
         return dims.mul(per, elements(outputs[0]))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """sum, mul, ave, max element-wise; concat along concat_axis; dot as Dot.
+        (cos and function modes are not modelled.)"""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        xs = [numeric.as_float(x) for x in inputs]
+        if self.mode == "concat":
+            return (np.concatenate(xs, axis=self.concat_axis),)
+        if self.mode == "dot":
+            x, y = xs
+            pair = self.dot_axes * 2 if len(self.dot_axes) == 1 else self.dot_axes
+            return (batch_dot(x, y, (pair[0] % x.ndim, pair[1] % y.ndim)),)
+        folds = {"sum": np.add, "mul": np.multiply, "ave": np.add, "max": np.maximum}
+        if self.mode not in folds:
+            raise NotImplementedError(f"Merge(mode={self.mode!r}) has no NumPy forward")
+        out = xs[0]
+        for x in xs[1:]:
+            out = folds[self.mode](out, x)
+        return ((out / len(xs)).astype(out.dtype) if self.mode == "ave" else out,)
 
     def summary(self) -> str:
         return "function" if self.mode == CALLABLE_MODE else self.mode

@@ -15,6 +15,7 @@ from convcalc.types import TensorType
 
 if TYPE_CHECKING:
     from convcalc.graph import LayerGraph
+    from convcalc.layers.numeric import Array
 
 
 class ModelSpec(LayerSpec):
@@ -38,3 +39,12 @@ class ModelSpec(LayerSpec):
         if any(t is None for t in outs):
             raise ShapeError(SHAPE_UNKNOWN, f"model {self.graph.name} has unknown outputs")
         return tuple(t for t in outs if t is not None)
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The nested graph run by the executor; ``weights`` are its layers' weights in
+        ``graph.layers`` order."""
+        from convcalc.executor import forward_model
+
+        return forward_model(self, inputs, weights)

@@ -3,7 +3,8 @@ RMSNormalization, UnitNormalization. All keep the input shape."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -20,6 +21,9 @@ from convcalc.layers.base import (
 from convcalc.layers.common import elements, one_input
 from convcalc.rules import INCOMPATIBLE_INPUT, WRONG_RANK
 from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 ZEROS = Initializer("Zeros")
 ONES = Initializer("Ones")
@@ -118,6 +122,35 @@ class BatchNormalization(LayerSpec):
         """2 per element (inference: statistics folded into one scale and one shift)"""
         return dims.mul(2, elements(outputs[0]))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """(x - moving_mean) * gamma / sqrt(moving_variance + epsilon) + beta"""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        ws = list(weights)
+        gamma = ws.pop(0) if self.scale else None
+        beta = ws.pop(0) if self.center else None
+        mean, variance = ws[0], ws[1]
+        axes = [a % x.ndim for a in self.axis]
+        shape = [1] * x.ndim
+        for a in axes:
+            shape[a] = x.shape[a]
+
+        def fit(w: Array) -> Array:
+            return np.asarray(w, x.dtype).reshape(shape)
+
+        inv = 1 / np.sqrt(fit(variance) + np.asarray(self.epsilon, x.dtype))
+        if gamma is not None:
+            inv = inv * fit(gamma)
+        shift = -fit(mean) * inv
+        if beta is not None:
+            shift = shift + fit(beta)
+        return ((x * inv + shift).astype(x.dtype),)
+
     def summary(self) -> str:
         return _axes_summary(self.axis)
 
@@ -178,6 +211,40 @@ class LayerNormalization(LayerSpec):
         per = 5 + int(self.scale or self.rms_scaling) + int(self.center and not self.rms_scaling)
         return dims.mul(per, elements(outputs[0]))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """(x - mean) / sqrt(var + epsilon) * gamma + beta over the axes; with rms_scaling
+        x / sqrt(var + epsilon) * gamma (Keras' deprecated form: no centring)."""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        axes = sorted(self.axis)
+        shape = [1] * x.ndim
+        for a in axes:
+            shape[a] = x.shape[a]
+        # Keras reshapes (not transposes) the weights to the broadcast shape, so axes
+        # written out of order ([2, -1]) mix up their values; do the same
+        def fit(w: Array) -> Array:
+            return np.asarray(w, x.dtype).reshape(shape)
+
+        ws = list(weights)
+        gamma = fit(ws.pop(0)) if self.scale or self.rms_scaling else None
+        beta = fit(ws.pop(0)) if self.center and not self.rms_scaling else None
+        variance = np.var(x, axis=tuple(axes), keepdims=True)
+        inv = 1 / np.sqrt(variance + np.asarray(self.epsilon, x.dtype))
+        if self.rms_scaling:
+            out = x * inv
+            return ((out if gamma is None else out * gamma).astype(x.dtype),)
+        if gamma is not None:
+            inv = inv * gamma
+        shift = -np.mean(x, axis=tuple(axes), keepdims=True) * inv
+        if beta is not None:
+            shift = shift + beta
+        return ((x * inv + shift).astype(x.dtype),)
+
     def summary(self) -> str:
         return _axes_summary(self.axis)
 
@@ -212,6 +279,20 @@ class RMSNormalization(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """4 per element (square, mean, rsqrt-multiply, scale)"""
         return dims.mul(4, elements(outputs[0]))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x / sqrt(mean(x^2) + epsilon) * scale over the axes"""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        axes = tuple(sorted(self.axis))
+        rms = np.sqrt(np.mean(x * x, axis=axes, keepdims=True) + np.asarray(self.epsilon, x.dtype))
+        # the scale broadcasts as it is (aligned on the right), as in Keras
+        return ((x / rms * np.asarray(weights[0], x.dtype)).astype(x.dtype),)
 
     def summary(self) -> str:
         return _axes_summary(self.axis)
@@ -292,6 +373,35 @@ class GroupNormalization(LayerSpec):
         """5 per element (mean, variance, normalize) + 1 for scale + 1 for center"""
         return dims.mul(5 + int(self.scale) + int(self.center), elements(outputs[0]))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Channels split into groups; each group of each sample normalised over its
+        channels and every other non-batch axis, then * gamma + beta per channel."""
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        axis = self.axis % x.ndim
+        channels = x.shape[axis]
+        groups = channels if self.groups == -1 else self.groups
+        grouped_shape = (*x.shape[:axis], groups, channels // groups, *x.shape[axis + 1:])
+        g = x.reshape(grouped_shape)
+        reduce = tuple(i for i in range(1, g.ndim) if i != axis)
+        mean = np.mean(g, axis=reduce, keepdims=True)
+        inv = 1 / np.sqrt(np.var(g, axis=reduce, keepdims=True)
+                          + np.asarray(self.epsilon, x.dtype))
+        param_shape = [1] * g.ndim
+        param_shape[axis], param_shape[axis + 1] = groups, channels // groups
+        ws = list(weights)
+        if self.scale:
+            inv = inv * np.asarray(ws.pop(0), x.dtype).reshape(param_shape)
+        shift = -mean * inv
+        if self.center:
+            shift = shift + np.asarray(ws.pop(0), x.dtype).reshape(param_shape)
+        return ((g * inv + shift).reshape(x.shape).astype(x.dtype),)
+
     def summary(self) -> str:
         return "instance" if self.groups == -1 else f"{self.groups} groups"
 
@@ -321,6 +431,15 @@ class UnitNormalization(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """3 per element (square, sum, divide)"""
         return dims.mul(3, elements(outputs[0]))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x / max(||x||_2, 1e-12) over the axes"""
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        return (numeric.l2_normalize(x, tuple(a % x.ndim for a in self.axis), 1e-12),)
 
     def summary(self) -> str:
         return _axes_summary(self.axis)

@@ -7,8 +7,8 @@ element for global pooling. Keras 1 names (``pool_length``, ``stride``, ``border
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc import dims, shapes
 from convcalc.dims import Dim
@@ -23,6 +23,9 @@ from convcalc.layers.spatial import (
     split_channels,
 )
 from convcalc.types import TensorType, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.kernels import Array
 
 _POOL_RENAMED = {
     "pool_length": "pool_size", "stride": "strides", "border_mode": "padding",
@@ -45,6 +48,8 @@ class _Pooling(SpatialSpec):
     family = "pooling"
     positional = _POOL_POSITIONAL
     renamed = _POOL_RENAMED
+    reduction: ClassVar[str] = "max"
+    """``max`` or ``average``."""
 
     pool_size: tuple[int, ...] = option(default=2, convert=arg.ntuple)
     strides: tuple[int, ...] = option(default=None, convert=arg.optional(arg.ntuple))
@@ -79,6 +84,22 @@ class _Pooling(SpatialSpec):
         """output elements * prod(pool_size)"""
         return dims.mul(elements(outputs[0]), dims.prod(self.pool_size))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Max or mean of each window; 'same' padding is never the max and is not
+        counted in the mean."""
+        from convcalc import kernels
+        from convcalc.layers.numeric import as_float
+
+        x = kernels.channels_last(as_float(inputs[0]), self.data_format)
+        ones = (1,) * self.rank
+        pads = kernels.window_pads(x.shape[1:-1], self.pool_size, self.strides, ones,
+                                   self.padding)
+        pool = kernels.max_pool if self.reduction == "max" else kernels.average_pool
+        y = pool(x, self.pool_size, self.strides, pads)
+        return (kernels.from_channels_last(y, self.data_format),)
+
     def summary(self) -> str:
         parts = [format_sizes(self.pool_size)]
         if self.strides != self.pool_size:
@@ -90,6 +111,8 @@ class _Pooling(SpatialSpec):
 
 class _AveragePooling(_Pooling):
     """Average pooling: Keras 3 has no default pool size."""
+
+    reduction = "average"
 
     pool_size: tuple[int, ...] = option(convert=arg.ntuple)
 
@@ -129,6 +152,9 @@ class MaxPooling2D(_Pooling):
         Example({"pool_size": 3, "strides": 2, "padding": "same"}, ((None, 7, 8, 3),)),
         Example({"pool_size": 2, "data_format": "channels_first"}, ((None, 3, 7, 9),)),
         Example({"pool_size": 2, "padding": "same"}, ((None, None, 5, 3),)),
+        Example({"pool_size": 2, "strides": 3}, ((None, 8, 7, 3),)),
+        Example({"pool_size": (2, 3), "strides": (3, 2), "padding": "same"},
+                ((None, 8, 7, 3),)),
         Example({"pool_size": 3}, ((None, 2, 8, 3),), fails=True),
         Example({"pool_size": 0}, ((None, 8, 8, 3),), fails=True),
         Example({"pool_size": (2, 2, 2)}, ((None, 8, 8, 3),), fails=True),
@@ -164,6 +190,8 @@ class AveragePooling1D(_AveragePooling):
         Example({"pool_size": 2}, ((None, 9, 3),)),
         Example({"pool_size": 3, "strides": 2, "padding": "same"}, ((None, 10, 3),)),
         Example({"pool_size": 2, "data_format": "channels_first"}, ((None, 3, None),)),
+        Example({"pool_size": 4, "strides": 1, "padding": "same"}, ((None, 5, 2),)),
+        Example({"pool_size": 2, "strides": 3, "padding": "same"}, ((None, 8, 2),)),
         Example({}, ((None, 9, 3),), fails=True),
         Example({"pool_size": 4}, ((None, 3, 3),), fails=True),
     )
@@ -183,6 +211,9 @@ class AveragePooling2D(_AveragePooling):
         Example({"pool_size": 3, "padding": "same", "data_format": "channels_first"},
                 ((None, 3, 7, 8),)),
         Example({"pool_size": 7}, ((None, 7, 7, 16),)),
+        Example({"pool_size": 3, "strides": 2, "padding": "same"}, ((None, 7, 8, 3),)),
+        Example({"pool_size": (2, 3), "strides": (1, 2), "padding": "same"},
+                ((None, 5, 6, 2),)),
         Example({}, ((None, 7, 8, 3),), fails=True),
         Example({"pool_size": 2}, ((None, 7, 8),), fails=True),
     )
@@ -201,6 +232,8 @@ class AveragePooling3D(_AveragePooling):
         Example({"pool_size": (2, 1, 3), "strides": 2, "padding": "same"},
                 ((None, 5, 4, None, 2),)),
         Example({"pool_size": 3, "data_format": "channels_first"}, ((None, 2, 3, 4, 5),)),
+        Example({"pool_size": 2, "strides": (1, 2, 3), "padding": "same",
+                 "data_format": "channels_first"}, ((None, 2, 3, 4, 5),)),
         Example({"pool_size": 3}, ((None, 2, 4, 5, 2),), fails=True),
     )
 
@@ -211,6 +244,8 @@ class _GlobalPooling(SpatialSpec):
 
     family = "pooling"
     positional = ("data_format", "keepdims")
+    reduction: ClassVar[str] = "max"
+    """``max`` or ``average``."""
     renamed = {"dim_ordering": "data_format"}
 
     data_format: str = option(default="channels_last", convert=arg.data_format)
@@ -229,6 +264,19 @@ class _GlobalPooling(SpatialSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """input elements"""
         return elements(inputs[0])
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Max or mean over the spatial axes."""
+        from convcalc import kernels
+        from convcalc.layers.numeric import as_float
+
+        x = as_float(inputs[0])
+        axes = kernels.spatial_axes(self.rank, self.data_format)
+        if self.reduction == "max":
+            return (x.max(axis=axes, keepdims=self.keepdims),)
+        return (x.mean(axis=axes, keepdims=self.keepdims, dtype=x.dtype),)
 
     def summary(self) -> str:
         return "keepdims" if self.keepdims else ""
@@ -281,6 +329,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
     """Mean over all steps."""
 
     class_name = "GlobalAveragePooling1D"
+    reduction = "average"
     aliases = ("GlobalAvgPool1D",)
     rank = 1
     examples = _global_examples(1)
@@ -291,6 +340,7 @@ class GlobalAveragePooling2D(_GlobalPooling):
     """Mean over rows and cols."""
 
     class_name = "GlobalAveragePooling2D"
+    reduction = "average"
     aliases = ("GlobalAvgPool2D",)
     rank = 2
     examples = _global_examples(2)
@@ -301,6 +351,7 @@ class GlobalAveragePooling3D(_GlobalPooling):
     """Mean over the three spatial axes."""
 
     class_name = "GlobalAveragePooling3D"
+    reduction = "average"
     aliases = ("GlobalAvgPool3D",)
     rank = 3
     examples = _global_examples(3)

@@ -7,7 +7,7 @@ The random image augmentations (RandomFlip, RandomCrop, ...) are in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -26,6 +26,9 @@ from convcalc.layers.normalization import checked_axes
 from convcalc.rules import INCOMPATIBLE_INPUT, WRONG_RANK
 from convcalc.types import Initializer, TensorType, WeightSpec, format_shape
 
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
+
 
 def images(inputs: Sequence[TensorType], class_name: str) -> TensorType:
     """The single input of an image layer: a 4-D batch of images (CC103 otherwise).
@@ -43,6 +46,13 @@ def images(inputs: Sequence[TensorType], class_name: str) -> TensorType:
             "would be taken for one image whose height is the batch.",
         )
     return x
+
+
+def concrete(d: Dim) -> int:
+    """A size the NumPy forward needs as a number."""
+    if not isinstance(d, int):
+        raise NotImplementedError(f"a symbolic size ({d}) has no NumPy forward")
+    return d
 
 
 def with_image_size(x: TensorType, height: Dim, width: Dim, data_format: str) -> TensorType:
@@ -91,6 +101,19 @@ class Rescaling(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """2 per element (multiply, add)"""
         return dims.mul(2, elements(outputs[0]))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x * scale + offset (a per-channel scale on axis 1 for channels_first data)"""
+        import numpy as np
+
+
+        x = np.asarray(inputs[0]).astype(np.float32)
+        scale = np.asarray(self.scale, np.float32)
+        # Keras reads the global image_data_format here, which is channels_last unless
+        # the analysed program changes it; convcalc assumes the default
+        return ((x * scale + np.asarray(self.offset, np.float32)).astype(np.float32),)
 
     def summary(self) -> str:
         offset = f" + {_number(self.offset)}" if self.offset else ""
@@ -189,6 +212,36 @@ class Normalization(LayerSpec):
         """2 per element (subtract, divide)"""
         return dims.mul(2, elements(outputs[0]))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """(x - mean) / max(sqrt(variance), 1e-7), or x * max(...) + mean with invert;
+        statistics on the kept axes, broadcast over the others"""
+        import numpy as np
+
+        x = np.asarray(inputs[0]).astype(np.float32)
+        kept = sorted(a % x.ndim for a in self.axis)
+        shape = [x.shape[d] if d in kept else 1 for d in range(x.ndim)]
+        if self.mean is None:
+            mean = np.asarray(weights[0], np.float32).reshape(shape)
+            variance = np.asarray(weights[1], np.float32).reshape(shape)
+        else:
+            mean, variance = (self._given(v, kept, shape) for v in (self.mean, self.variance))
+        std = np.maximum(np.sqrt(variance), np.float32(1e-7))
+        out = mean + x * std if self.invert else (x - mean) / std
+        return (out.astype(np.float32),)
+
+    @staticmethod
+    def _given(value: Any, kept: list[int], shape: list[int]) -> Array:
+        """A given mean or variance aligned on the kept axes from the right."""
+        import numpy as np
+
+        v = np.asarray(value, np.float32)
+        expanded = [1] * len(shape)
+        for i in range(1, v.ndim + 1):
+            expanded[kept[-i]] = v.shape[-i]
+        return np.broadcast_to(v.reshape(expanded), shape)
+
     def summary(self) -> str:
         given = "" if self.mean is None else "given"
         axes = "" if self.axis == (-1,) else "axis " + ",".join(str(a) for a in self.axis)
@@ -240,6 +293,8 @@ class Resizing(ImageSizeLayer):
     crop_to_aspect_ratio: bool = option(default=False, convert=arg.to_bool)
     pad_to_aspect_ratio: bool = option(default=False, convert=arg.to_bool)
     fill_mode: str = option(default="constant", convert=arg.to_str)
+    fill_value: float = option(default=0.0, convert=arg.to_float)
+    antialias: bool = option(default=False, convert=arg.to_bool)
 
     examples = (
         Example({"height": 8, "width": 6}, ((None, 4, 4, 3),)),
@@ -249,6 +304,16 @@ class Resizing(ImageSizeLayer):
         Example({"height": 5, "width": 5, "crop_to_aspect_ratio": True}, ((None, 9, 7, 1),)),
         Example({"height": 5, "width": 5, "pad_to_aspect_ratio": True,
                  "interpolation": "bicubic"}, ((None, 9, 7, 2),)),
+        Example({"height": 3, "width": 7, "pad_to_aspect_ratio": True, "fill_value": 2.0},
+                ((None, 6, 5, 2),)),
+        Example({"height": 3, "width": 4, "interpolation": "nearest"}, ((None, 7, 9, 2),)),
+        Example({"height": 4, "width": 11, "interpolation": "lanczos3"}, ((None, 9, 5, 1),)),
+        Example({"height": 12, "width": 3, "interpolation": "lanczos5", "antialias": True},
+                ((None, 5, 10, 2),)),
+        Example({"height": 3, "width": 4, "antialias": True}, ((None, 10, 9, 2),)),
+        Example({"height": 4, "width": 4, "crop_to_aspect_ratio": True,
+                 "data_format": "channels_first", "interpolation": "bicubic"},
+                ((None, 2, 9, 6),)),
     )
 
     def validate(self) -> None:
@@ -261,6 +326,25 @@ class Resizing(ImageSizeLayer):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """2 * taps per output element (nearest 0, bilinear 4, bicubic 16, lanczos3 36)"""
         return dims.mul(2 * RESIZE_TAPS[self.interpolation], elements(outputs[0]))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Crop or pad to the target aspect ratio if asked, then resize as
+        ``jax.image.resize`` does (Keras's JAX backend; 'area' is TensorFlow-only)."""
+        import numpy as np
+
+        from convcalc import kernels
+        from convcalc.layers import numeric
+
+        x = kernels.channels_last(np.asarray(inputs[0]).astype(np.float32), self.data_format)
+        height, width = concrete(self.height), concrete(self.width)
+        if self.crop_to_aspect_ratio:
+            x = numeric.crop_to_aspect(x, height, width)
+        elif self.pad_to_aspect_ratio:
+            x = numeric.pad_to_aspect(x, height, width, self.fill_value)
+        y = numeric.resize(x, height, width, self.interpolation, self.antialias)
+        return (kernels.from_channels_last(y, self.data_format),)
 
     def summary(self) -> str:
         return f"{self.height}x{self.width}, {self.interpolation}"
@@ -285,3 +369,24 @@ class CenterCrop(ImageSizeLayer):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """0 (a slice)"""
         return 0
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The central height x width window; an image smaller than that on either
+        axis is cropped to the aspect ratio and resized (bilinear) instead."""
+        import numpy as np
+
+        from convcalc import kernels
+        from convcalc.layers import numeric
+
+        x = kernels.channels_last(np.asarray(inputs[0]).astype(np.float32), self.data_format)
+        height, width = concrete(self.height), concrete(self.width)
+        h, w = x.shape[1:3]
+        if h >= height and w >= width:
+            top, left = (h - height) // 2, (w - width) // 2
+            y = x[:, top:top + height, left:left + width]
+        else:
+            y = numeric.resize(numeric.crop_to_aspect(x, height, width), height, width,
+                               "bilinear")
+        return (kernels.from_channels_last(y, self.data_format),)

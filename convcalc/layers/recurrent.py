@@ -6,6 +6,9 @@ start at zero. ``return_state`` adds the final states as further outputs (h for
 SimpleRNN and GRU; h then c for the LSTMs). ``stateful``, ``go_backwards`` and
 ``unroll`` change no shape; ``stateful`` needs a fixed batch size, as in Keras.
 
+The NumPy forward projects the inputs of all steps at once and loops over time only
+for the recurrent products; a Keras mask in ``call_kwargs["mask"]`` skips steps.
+
 MACs per sample, with T timesteps (a symbol when unknown), d input features, u units
 and g gates (SimpleRNN 1, GRU 3, LSTM 4): T * g * u * (d + u). ConvLSTM: T *
 out_spatial * prod(k) * 4 * filters * (in_c + filters). Bias adds are not counted.
@@ -22,7 +25,7 @@ the Keras 3 default (True).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc import dims, shapes
 from convcalc.dims import Dim
@@ -41,6 +44,9 @@ from convcalc.layers.convolution import SpatialSpec, format_sizes, join_channels
 from convcalc.layers.core import GLOROT_UNIFORM, ZEROS
 from convcalc.rules import INCOMPATIBLE_INPUT
 from convcalc.types import Initializer, Shape, TensorType, WeightSpec, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 ORTHOGONAL = Initializer("Orthogonal", (("gain", 1.0),))
 
@@ -187,6 +193,63 @@ class Recurrent(LayerSpec):
         step = dims.add(dims.mul(2, self.step_macs(x)), self.step_elementwise(x))
         return dims.mul(x.shape[1], step)
 
+    def project_inputs(self, x: Array, weights: Sequence[Array]) -> Array:
+        """The input's contribution to every step at once: (batch, T, ...)."""
+        raise NotImplementedError
+
+    def zero_states(self, projected: Array) -> list[Array]:
+        """The states a call without initial_state starts from (all zero)."""
+        raise NotImplementedError
+
+    def step(
+        self, projected: Array, states: list[Array], weights: Sequence[Array]
+    ) -> tuple[Array, list[Array]]:
+        """One timestep: (output, new states) from the projected input and the states."""
+        raise NotImplementedError
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The cell run over time (reversed input with go_backwards, outputs then kept
+        in processing order, as Keras does); states from initial_state or zeros.
+
+        ``call_kwargs["mask"]``, a (batch, T) boolean array (a Keras mask, e.g. from
+        Embedding(mask_zero=True)), skips the masked steps: the states carry over and
+        the step's output is the previous h (zeros with ``zero_output_for_mask``;
+        unrolled, the previous output, zeros before the first step).
+        """
+        import numpy as np
+
+        from convcalc.layers import numeric
+
+        x = numeric.as_float(inputs[0])
+        mask = numeric.mask_array(call_kwargs.get("mask"), f"{self.class_name} mask")
+        if self.go_backwards:
+            x = x[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
+        projected = self.project_inputs(x, weights)
+        states = ([numeric.as_float(s) for s in inputs[1:]] if len(inputs) > 1
+                  else self.zero_states(projected))
+        # Keras's unrolled loop repeats the previous output (zeros before the first
+        # step) and never zeroes; its scan repeats the carried h or zeroes
+        zero_output = call_kwargs.get("zero_output_for_mask") is True and not self.unroll
+        outputs = []
+        h = np.zeros_like(states[0]) if self.unroll else states[0]
+        for t in range(projected.shape[1]):
+            new_h, new_states = self.step(projected[:, t], states, weights)
+            if mask is None:
+                h, states = new_h, new_states
+            else:
+                keep = mask[:, t].reshape(-1, *(1,) * (new_h.ndim - 1))
+                previous = h if self.unroll else states[0]
+                h = np.where(keep, new_h, 0 if zero_output else previous)
+                states = [np.where(keep, n, old) for n, old in zip(new_states, states,
+                                                                    strict=True)]
+            if self.return_sequences:
+                outputs.append(h)
+        out = np.stack(outputs, axis=1) if self.return_sequences else h
+        return (out, *(states if self.return_state else ()))
+
     def _flags(self) -> list[str]:
         names = ("return_sequences", "return_state", "go_backwards", "stateful")
         short = ("seq", "state", "backwards", "stateful")
@@ -226,6 +289,27 @@ class _UnitsRecurrent(Recurrent):
         GRU 3, LSTM 4)"""
         return Recurrent.macs(self, inputs, outputs)
 
+    def project_inputs(self, x: Array, weights: Sequence[Array]) -> Array:
+        """x @ kernel (+ the input bias): (batch, T, g * u)"""
+        import numpy as np
+
+        kernel = weights[0].astype(x.dtype)
+        # one BLAS product for every batch and step; only the recurrence loops
+        projected = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(*x.shape[:-1], -1)
+        bias = self.input_bias(weights)
+        return np.asarray(projected if bias is None else projected + bias)
+
+    def input_bias(self, weights: Sequence[Array]) -> Array | None:
+        """The bias added to the input projection, if any."""
+        return weights[2] if self.use_bias else None
+
+    def zero_states(self, projected: Array) -> list[Array]:
+        import numpy as np
+
+        zeros = np.zeros((projected.shape[0], projected.shape[-1] // self.gates),
+                         projected.dtype)
+        return [zeros] * len(self.state_names)
+
     def summary(self) -> str:
         return ", ".join([str(self.units), *self._flags()])
 
@@ -249,6 +333,8 @@ class SimpleRNN(_UnitsRecurrent):
                 ((None, 5, 3), (None, 4)), arguments=("sequences", "initial_state")),
         Example({"units": 4, "unroll": True}, ((None, 5, 3),)),
         Example({"units": 4, "unroll": True}, ((None, None, 3),)),
+        Example({"units": 3, "activation": "relu", "go_backwards": True,
+                 "return_sequences": True}, ((None, 6, 2),)),
         Example({"units": 4, "stateful": True}, ((2, 5, 3),)),
         Example({"units": 4, "stateful": True}, ((None, 5, 3),), fails=True),
         Example({"units": 4}, ((None, 3),), fails=True),
@@ -263,6 +349,15 @@ class SimpleRNN(_UnitsRecurrent):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """T * (2 * step MACs + u (adding the two products) + u (bias) + activation(u))"""
         return Recurrent.flops(self, inputs, outputs)
+
+    def step(
+        self, projected: Array, states: list[Array], weights: Sequence[Array]
+    ) -> tuple[Array, list[Array]]:
+        """h = activation(x W + b + h U)"""
+        from convcalc.layers.activations import apply_activation
+
+        h = apply_activation(self.activation, projected + states[0] @ weights[1])
+        return h, [h]
 
 
 @register
@@ -290,6 +385,10 @@ class LSTM(_UnitsRecurrent):
                  "go_backwards": True}, ((None, 10, 3),)),
         Example({"units": 4}, ((None, 5, 3), (None, 4), (None, 4)),
                 arguments=("sequences", "initial_state", "initial_state")),
+        Example({"units": 3, "activation": "gelu", "recurrent_activation": "hard_sigmoid",
+                 "unit_forget_bias": False, "return_state": True, "go_backwards": True},
+                ((None, 5, 3), (None, 3), (None, 3)),
+                arguments=("sequences", "initial_state", "initial_state")),
         Example({"units": 4, "stateful": True, "return_state": True}, ((3, 5, 2),)),
         Example({"units": 4, "stateful": True}, ((None, 5, 2),), fails=True),
         Example({"units": 8}, ((None, 3),), fails=True),
@@ -310,6 +409,14 @@ class LSTM(_UnitsRecurrent):
         """T * (2 * step MACs + 4u (adding the products) + 4u (bias) + recurrent
         activation(3u) + activation(2u) + 4u (cell and hidden state updates))"""
         return Recurrent.flops(self, inputs, outputs)
+
+    def step(
+        self, projected: Array, states: list[Array], weights: Sequence[Array]
+    ) -> tuple[Array, list[Array]]:
+        """z = x W + h U + b split into i, f, g, o; c = f c + i act(g); h = o act(c)"""
+        h, c = lstm_update(projected + states[0] @ weights[1], states[1],
+                           self.activation, self.recurrent_activation)
+        return h, [h, c]
 
 
 @register
@@ -335,6 +442,11 @@ class GRU(_UnitsRecurrent):
                  "return_sequences": True}, ((None, None, 4),)),
         Example({"units": 6, "return_state": True, "return_sequences": True},
                 ((None, 7, 4), (None, 6)), arguments=("sequences", "initial_state")),
+        Example({"units": 5, "reset_after": False, "go_backwards": True, "return_state": True,
+                 "return_sequences": True}, ((None, 6, 3), (None, 5)),
+                arguments=("sequences", "initial_state")),
+        Example({"units": 4, "activation": "relu", "recurrent_activation": "hard_silu",
+                 "go_backwards": True}, ((None, 6, 3),)),
         Example({"units": 6}, ((None, 4),), fails=True),
         Example({"units": -1}, ((None, 7, 4),), fails=True),
     )
@@ -369,9 +481,52 @@ class GRU(_UnitsRecurrent):
         (state update))"""
         return Recurrent.flops(self, inputs, outputs)
 
+    def input_bias(self, weights: Sequence[Array]) -> Array | None:
+        if not self.use_bias:
+            return None
+        return weights[2][0] if self.reset_after else weights[2]
+
+    def step(
+        self, projected: Array, states: list[Array], weights: Sequence[Array]
+    ) -> tuple[Array, list[Array]]:
+        """z, r = rec_act(x W + h U (+ b_rec)); reset_after: hh = act(x W_h + r (h U_h
+        + b_rec_h)), else act(x W_h + (r h) U_h); h = z h + (1 - z) hh"""
+        from convcalc.layers.activations import apply_activation
+
+        h_prev, kernel = states[0], weights[1]
+        u = h_prev.shape[-1]
+        x_z, x_r, x_h = projected[:, :u], projected[:, u:2 * u], projected[:, 2 * u:]
+        if self.reset_after:
+            inner = h_prev @ kernel
+            if self.use_bias:
+                inner = inner + weights[2][1]
+        else:
+            inner = h_prev @ kernel[:, :2 * u]
+        z = apply_activation(self.recurrent_activation, x_z + inner[:, :u])
+        r = apply_activation(self.recurrent_activation, x_r + inner[:, u:2 * u])
+        recurrent_h = r * inner[:, 2 * u:] if self.reset_after else (r * h_prev) @ kernel[:, 2 * u:]
+        hh = apply_activation(self.activation, x_h + recurrent_h)
+        h = z * h_prev + (1 - z) * hh
+        return h, [h]
+
     def summary(self) -> str:
         text = _UnitsRecurrent.summary(self)
         return text if self.reset_after else f"{text}, reset_before"
+
+
+def lstm_update(
+    z: Array, c_prev: Array, activation: str, recurrent_activation: str
+) -> tuple[Array, Array]:
+    """LSTM state update from the gate pre-activations z = [i, f, g, o] (last axis):
+    c = f * c_prev + i * act(g), h = o * act(c)."""
+    from convcalc.layers.activations import apply_activation
+
+    zi, zf, zg, zo = (z[..., k * c_prev.shape[-1]:(k + 1) * c_prev.shape[-1]]
+                      for k in range(4))
+    c = (apply_activation(recurrent_activation, zf) * c_prev
+         + apply_activation(recurrent_activation, zi) * apply_activation(activation, zg))
+    h = apply_activation(recurrent_activation, zo) * apply_activation(activation, c)
+    return h, c
 
 
 # ----------------------------------------------------------------------- ConvLSTM
@@ -493,6 +648,55 @@ class _ConvLSTM(Recurrent, SpatialSpec):
             dims.mul(4, u),
         ))
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """As the LSTM, with convolutions for the products (channels_first runs
+        channels last inside)."""
+        import numpy as np
+
+        if self.data_format == "channels_last":
+            return Recurrent.forward(self, inputs, weights, call_kwargs)
+        x, *states = inputs
+        x = np.moveaxis(x, 2, -1)
+        states = [np.moveaxis(st, 1, -1) for st in states]
+        outs = Recurrent.forward(self, [x, *states], weights, call_kwargs)
+        seq = np.moveaxis(outs[0], -1, 2 if self.return_sequences else 1)
+        return (seq, *(np.moveaxis(st, -1, 1) for st in outs[1:]))
+
+    def project_inputs(self, x: Array, weights: Sequence[Array]) -> Array:
+        """The input convolution of every step at once (bias added): (B, T, *out, 4f)"""
+        from convcalc import kernels
+
+        batch, steps = x.shape[:2]
+        frames = x.reshape(batch * steps, *x.shape[2:])
+        pads = kernels.window_pads(frames.shape[1:-1], self.kernel_size, self.strides,
+                                   self.dilation_rate, self.padding)
+        y = kernels.conv(frames, weights[0], self.strides, self.dilation_rate, pads)
+        if self.use_bias:
+            y = y + weights[2].astype(y.dtype)
+        return y.reshape(batch, steps, *y.shape[1:])
+
+    def zero_states(self, projected: Array) -> list[Array]:
+        import numpy as np
+
+        zeros = np.zeros((*projected.shape[:1], *projected.shape[2:-1], self.filters),
+                         projected.dtype)
+        return [zeros, zeros]
+
+    def step(
+        self, projected: Array, states: list[Array], weights: Sequence[Array]
+    ) -> tuple[Array, list[Array]]:
+        """z = conv(x, W) + b + conv(h, U, 'same') split into i, f, g, o; then as LSTM"""
+        from convcalc import kernels
+
+        ones = (1,) * self.rank
+        pads = kernels.window_pads(states[0].shape[1:-1], self.kernel_size, ones, ones, "same")
+        recurrent = kernels.conv(states[0], weights[1], ones, ones, pads)
+        h, c = lstm_update(projected + recurrent, states[1], self.activation,
+                           self.recurrent_activation)
+        return h, [h, c]
+
     def summary(self) -> str:
         parts = [str(self.filters), format_sizes(self.kernel_size)]
         if max(self.strides) > 1:
@@ -542,6 +746,12 @@ class ConvLSTM2D(_ConvLSTM):
                  "use_bias": False, "return_sequences": True}, ((None, 5, 8, 9, 2),)),
         Example({"filters": 3, "kernel_size": 3, "data_format": "channels_first",
                  "return_state": True}, ((None, None, 2, 7, 6),)),
+        Example({"filters": 2, "kernel_size": (3, 2), "dilation_rate": 2, "go_backwards": True,
+                 "return_sequences": True}, ((None, 4, 9, 7, 3),)),
+        Example({"filters": 3, "kernel_size": 3, "padding": "same",
+                 "data_format": "channels_first", "return_state": True},
+                ((None, 3, 2, 6, 5), (None, 3, 6, 5), (None, 3, 6, 5)),
+                arguments=("sequences", "initial_state", "initial_state")),
         Example({"filters": 4, "kernel_size": 3}, ((None, 5, 8, 2),), fails=True),
         Example({"filters": 4, "kernel_size": 3}, ((None, 5, 8, 9, None),), fails=True),
     )

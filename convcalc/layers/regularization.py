@@ -6,8 +6,8 @@ All are the identity at inference: same shape, no weights, no cost.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
@@ -21,6 +21,9 @@ from convcalc.layers.base import (
 from convcalc.layers.common import expect_rank, one_input
 from convcalc.rules import INCOMPATIBLE_INPUT
 from convcalc.types import TensorType, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 
 def _unit_interval(name: str, value: float) -> None:
@@ -49,6 +52,14 @@ class _Identity(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> int:
         """0 (the identity at inference)"""
         return 0
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The input, unchanged (training-only noise is off at inference)."""
+        from convcalc.layers import numeric
+
+        return (numeric.as_float(inputs[0]),)
 
 
 @register

@@ -9,7 +9,7 @@ resize. Keras 1 forms are accepted: ``UpSampling1D(length=)``, ``dim_ordering``,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -24,6 +24,9 @@ from convcalc.layers.spatial import (
     split_channels,
 )
 from convcalc.types import TensorType, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.kernels import Array
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -102,6 +105,15 @@ class _UpSampling(SpatialSpec):
         out = tuple(dims.mul(n, s) for n, s in zip(spatial, self.size, strict=True))
         return (x.with_shape(join_channels(x.batch, out, channels, self.data_format)),)
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Each position repeated ``size`` times along its axis."""
+        from convcalc import kernels
+
+        axes = kernels.spatial_axes(self.rank, self.data_format)
+        return (kernels.repeat_axes(inputs[0], self.size, axes),)
+
     def summary(self) -> str:
         return format_sizes(self.size)
 
@@ -156,6 +168,11 @@ class UpSampling2D(_UpSampling):
         Example({}, ((None, 5, 4, 3),)),
         Example({"size": (3, 2), "interpolation": "bilinear"}, ((None, 5, 4, 3),)),
         Example({"size": 2, "data_format": "channels_first"}, ((None, 3, 5, None),)),
+        Example({"size": (2, 3), "interpolation": "bicubic"}, ((None, 4, 3, 2),)),
+        Example({"size": 2, "interpolation": "lanczos3"}, ((None, 4, 5, 2),)),
+        Example({"size": (1, 3), "interpolation": "lanczos5"}, ((None, 3, 4, 2),)),
+        Example({"size": 3, "interpolation": "bilinear", "data_format": "channels_first"},
+                ((None, 2, 4, 3),)),
         Example({"size": (2, 0)}, ((None, 5, 4, 3),), fails=True),
         Example({}, ((None, 5, 3),), fails=True),
     )
@@ -165,6 +182,21 @@ class UpSampling2D(_UpSampling):
         for bicubic, 36 for lanczos3, 100 for lanczos5"""
         taps = INTERPOLATION_TAPS[self.interpolation]
         return 0 if taps == 1 else dims.mul(elements(outputs[0]), 2 * taps - 1)
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """nearest: each pixel repeated; otherwise an image resize to (H * s1, W * s2)
+        (no antialiasing), as Keras does."""
+        if self.interpolation == "nearest":
+            return _UpSampling.forward(self, inputs, weights, call_kwargs)
+        from convcalc import kernels
+        from convcalc.layers.numeric import as_float, resize
+
+        x = kernels.channels_last(as_float(inputs[0]), self.data_format)
+        height, width = (n * s for n, s in zip(x.shape[1:3], self.size, strict=True))
+        y = resize(x, height, width, self.interpolation)
+        return (kernels.from_channels_last(y, self.data_format),)
 
     def summary(self) -> str:
         text = format_sizes(self.size)
@@ -214,6 +246,27 @@ class _Border(SpatialSpec):
                 f"{format_shape(x.shape)} (output {format_shape(out)})",
             )
         return (x.with_shape(join_channels(x.batch, out, channels, self.data_format)),)
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Zeros added (padding) or positions removed (cropping) at both ends of each
+        spatial axis."""
+        import numpy as np
+
+        from convcalc import kernels
+
+        x = np.asarray(inputs[0])
+        axes = kernels.spatial_axes(self.rank, self.data_format)
+        if self.sign > 0:
+            widths = [(0, 0)] * x.ndim
+            for axis, pair in zip(axes, self.pairs(), strict=True):
+                widths[axis] = pair
+            return (np.pad(x, widths),)
+        index = [slice(None)] * x.ndim
+        for axis, (a, b) in zip(axes, self.pairs(), strict=True):
+            index[axis] = slice(a, x.shape[axis] - b)
+        return (x[tuple(index)],)
 
     def summary(self) -> str:
         pairs = self.pairs()

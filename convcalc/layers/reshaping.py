@@ -3,7 +3,8 @@ RepeatVector."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -21,6 +22,9 @@ from convcalc.layers.common import elements, expect_rank, one_input
 from convcalc.rules import RESHAPE_MISMATCH
 from convcalc.types import TensorType, format_shape
 
+if TYPE_CHECKING:
+    from convcalc.kernels import Array
+
 
 @register
 class Flatten(LayerSpec):
@@ -35,6 +39,7 @@ class Flatten(LayerSpec):
     examples = (
         Example({}, ((None, 4, 5, 3),)),
         Example({"data_format": "channels_first"}, ((None, 3, 4),)),
+        Example({"data_format": "channels_first"}, ((None, 3, 4, 5),)),
         Example({}, ((None, None, 3),)),
     )
 
@@ -42,6 +47,17 @@ class Flatten(LayerSpec):
         """(batch, d1, ..., dn) -> (batch, d1 * ... * dn)"""
         x = one_input(inputs, self.class_name)
         return (x.with_shape((x.batch, dims.prod(x.shape[1:]))),)
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x.reshape(batch, -1), channels moved last first for channels_first data."""
+        import numpy as np
+
+        x = np.asarray(inputs[0])
+        if self.data_format == "channels_first" and x.ndim > 2:
+            x = np.moveaxis(x, 1, -1)
+        return (x.reshape(x.shape[0], -1),)
 
 
 @register
@@ -58,6 +74,7 @@ class Reshape(LayerSpec):
     examples = (
         Example({"target_shape": (6, 2)}, ((None, 3, 4),)),
         Example({"target_shape": (-1, 4)}, ((None, 2, 6),)),
+        Example({"target_shape": (2, -1, 3)}, ((None, 4, 3, 2),)),
         Example({"target_shape": (5, 5)}, ((None, 3, 4),), fails=True),
         Example({"target_shape": (-1, 5)}, ((None, 3, 4),), fails=True),
     )
@@ -91,6 +108,17 @@ class Reshape(LayerSpec):
             missing = dims.normalize(dims.to_expr(size) / dims.to_expr(known))
         out = tuple(missing if d == -1 else d for d in target)
         return (x.with_shape((x.batch, *out)),)
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x.reshape(batch, *target_shape); a symbolic target dim is read off the array
+        like -1 (one at most)."""
+        import numpy as np
+
+        x = np.asarray(inputs[0])
+        target = [-1 if (n := dims.as_int(d)) is None else n for d in self.target_shape]
+        return (x.reshape(x.shape[0], *target),)
 
     def summary(self) -> str:
         return format_shape(self.target_shape)
@@ -132,6 +160,14 @@ class Permute(LayerSpec):
         expect_rank(x, len(self.dims) + 1, self.class_name)
         return (x.with_shape((x.batch, *(x.shape[i] for i in self.dims))),)
 
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x.transpose(0, *dims)."""
+        import numpy as np
+
+        return (np.transpose(inputs[0], (0, *self.dims)),)
+
     def summary(self) -> str:
         return format_shape(self.dims)
 
@@ -158,6 +194,17 @@ class RepeatVector(LayerSpec):
         x = one_input(inputs, self.class_name)
         expect_rank(x, 2, self.class_name)
         return (x.with_shape((x.batch, self.n, x.shape[1])),)
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """y[:, i, :] = x for i < n."""
+        import numpy as np
+
+        n = dims.as_int(self.n)
+        if n is None:
+            raise NotImplementedError(f"RepeatVector: n={self.n} is not a number")
+        return (np.repeat(np.asarray(inputs[0])[:, None, :], n, axis=1),)
 
     def summary(self) -> str:
         return str(self.n)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.dims import Dim
@@ -31,6 +31,9 @@ from convcalc.layers.common import elements, expect_min_rank, one_input
 from convcalc.layers.recurrent import Recurrent
 from convcalc.rules import INCOMPATIBLE_INPUT
 from convcalc.types import TensorType, WeightSpec, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.layers.numeric import Array
 
 
 def keras_auto_name(class_name: str) -> str:
@@ -122,6 +125,9 @@ class TimeDistributed(LayerSpec):
                            "config": {"units": 3, "return_sequences": True},
                            "registered_name": None}},
                 ((None, 6, 5, 2),)),
+        Example({"layer": {"module": "keras.layers", "class_name": "LayerNormalization",
+                           "config": {"axis": [-2, -1]}, "registered_name": None}},
+                ((None, 4, 3, 5),)),
         Example({"layer": {"module": "keras.layers", "class_name": "Dense",
                            "config": {"units": 4}, "registered_name": None}},
                 ((None, 5),), fails=True),
@@ -182,6 +188,15 @@ class TimeDistributed(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """T * FLOPs of the wrapped layer on one step"""
         return dims.mul(inputs[0].shape[1], self.layer.flops(*self._step_io(inputs, outputs)))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """The wrapped layer's forward on the batch and time axes merged into one."""
+        x = inputs[0]
+        batch, steps = x.shape[:2]
+        (y,) = self.layer.forward([x.reshape(batch * steps, *x.shape[2:])], weights, {})
+        return (y.reshape(batch, steps, *y.shape[1:]),)
 
     def summary(self) -> str:
         inner = self.layer.summary()
@@ -248,6 +263,12 @@ class Bidirectional(LayerSpec):
                                       "return_sequences": True},
                            "registered_name": None}},
                 ((None, 4, 3, 6, 5),)),
+        Example({"layer": {"module": "keras.layers", "class_name": "GRU",
+                           "config": {"units": 3, "return_sequences": True,
+                                      "return_state": True, "reset_after": False},
+                           "registered_name": None}, "merge_mode": "ave"},
+                ((None, 5, 2), (None, 3), (None, 3)),
+                arguments=("sequences", "initial_state", "initial_state")),
         Example({"layer": {"module": "keras.layers", "class_name": "LSTM",
                            "config": {"units": 4}, "registered_name": None},
                  "merge_mode": "max"},
@@ -365,6 +386,37 @@ class Bidirectional(LayerSpec):
             self.backward().flops(inputs, bwd),
             dims.mul(merge, elements(outputs[0])),
         ))
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Both directions run (on the same mask, if given); the backward sequence
+        flipped back in time before the merge (concat on the last axis, sum, ave, mul,
+        or both outputs), then the forward and the backward states."""
+        import numpy as np
+
+        x, states = inputs[0], inputs[1:]
+        half = len(states) // 2
+        n_forward = len(self.layer.weights((TensorType(tuple(x.shape)),)))
+        # Keras zeroes the masked steps' outputs of both directions in sequences
+        options = {**call_kwargs, "zero_output_for_mask": self.layer.return_sequences}
+        fwd = self.layer.forward([x, *states[:half]], weights[:n_forward], options)
+        bwd = self.backward().forward([x, *states[half:]], weights[n_forward:], options)
+        y, y_rev = fwd[0], bwd[0]
+        if self.layer.return_sequences:
+            y_rev = y_rev[:, ::-1]
+        merged: tuple[Array, ...]
+        if self.merge_mode == "concat":
+            merged = (np.concatenate([y, y_rev], axis=-1),)
+        elif self.merge_mode == "sum":
+            merged = (y + y_rev,)
+        elif self.merge_mode == "ave":
+            merged = ((y + y_rev) / 2,)
+        elif self.merge_mode == "mul":
+            merged = (y * y_rev,)
+        else:
+            merged = (y, np.ascontiguousarray(y_rev))
+        return (*merged, *fwd[1:], *bwd[1:])
 
     def summary(self) -> str:
         return f"{self.layer.class_name}({self.layer.summary()}), {self.merge_mode}"
