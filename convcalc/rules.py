@@ -1,7 +1,8 @@
 """The rule catalogue: every diagnostic code convcalc emits, with its documentation.
 
 Codes are stable. ``CC0xx``: unusable input; ``CC1xx``: shape and graph errors found
-by propagation; ``CC2xx``: lint rules.
+by propagation; ``CC2xx``: lint rules; ``CC3xx``: found by running the model with
+NumPy (``convcalc check``).
 """
 
 from __future__ import annotations
@@ -233,6 +234,28 @@ SHAPE_UNKNOWN = _rule(
     "output_shape, a model input of unknown rank).",
     "Everything downstream of it is unknown.",
     "Give the Lambda an `output_shape`, or the model an input shape.",
+)
+SHAPE_DISAGREES = _rule(
+    "CC301", "static-shape-disagrees", E,
+    "A layer's output, computed with NumPy, has a shape other than the one convcalc's "
+    "static analysis predicts.",
+    "The static shape rule and the executed forward implement the same Keras layer; "
+    "when they disagree one of them is wrong, so every shape, param and MAC count "
+    "downstream of that layer is in doubt. This is a bug in convcalc, not in the model.",
+    "Please report it with the model file and the sizes the message names; meanwhile, "
+    "trust the shape Keras's own `model.summary()` prints for that layer.",
+    bad="# static rule: floor((H - 3) / 2) + 1, forward returns ceil(H / 2) for 'valid'",
+    good="# both: floor((H - 3) / 2) + 1",
+)
+NO_FORWARD = _rule(
+    "CC302", "layer-without-forward", W,
+    "A layer kind has no NumPy forward, so `convcalc check` cannot run it.",
+    "The layers that depend on its output are not run either, and their static shapes "
+    "go unchecked; the rest of the model is still run and checked.",
+    "Nothing to fix in the model; shapes downstream of this layer rest on the static "
+    "analysis alone. Custom layers and Lambda functions are never run.",
+    bad="x = layers.Lambda(lambda t: t * 2)(x)  # user code: not executed",
+    good="x = layers.Rescaling(2.0)(x)  # a built-in layer with a forward",
 )
 ANALYSIS_BUG = _rule(
     "CC199", "internal-error", E,
