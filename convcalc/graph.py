@@ -10,7 +10,7 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from convcalc.types import Span
 
@@ -41,6 +41,18 @@ class Layer:
         return f"Layer({self.name!r}, {self.class_name})"
 
 
+class Site(NamedTuple):
+    """One helper-function call a layer call was made in (the source frontend's record).
+
+    ``call`` numbers the function calls of one interpretation, telling apart calls made
+    from one place (a loop calling ``conv_block`` three times).
+    """
+
+    function: str
+    span: Span | None
+    call: int
+
+
 @dataclass(frozen=True, slots=True)
 class TensorRef:
     """A tensor: output ``index`` of call ``node``."""
@@ -61,6 +73,8 @@ class LayerCall:
     span: Span | None = None
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     """Non-tensor call arguments (``training=False``, ``return_attention_scores=True``)."""
+    sites: tuple[Site, ...] = ()
+    """The helper-function calls it was made in, outermost first (source models only)."""
 
     def __repr__(self) -> str:
         return f"LayerCall({self.id}, {self.layer.name!r}#{self.call_index})"
@@ -103,10 +117,12 @@ class LayerGraph:
         inputs: Iterable[TensorRef],
         span: Span | None = None,
         kwargs: Mapping[str, Any] | None = None,
+        sites: tuple[Site, ...] = (),
     ) -> LayerCall:
         """Record a call of ``layer`` (already added) on ``inputs``."""
         calls = self._calls_by_layer[id(layer)]
-        call = LayerCall(len(self.calls), layer, tuple(inputs), len(calls), span, kwargs or {})
+        call = LayerCall(len(self.calls), layer, tuple(inputs), len(calls), span, kwargs or {},
+                         sites)
         calls.append(call)
         self.calls.append(call)
         self._ordered = None

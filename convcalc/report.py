@@ -15,10 +15,11 @@ from convcalc.counting import Totals
 from convcalc.diagnostics import Diagnostic, Severity
 from convcalc.dims import Dim
 from convcalc.graph import Layer, LayerGraph
-from convcalc.propagate import Analysis, LayerResult
+from convcalc.propagate import Analysis, CallResult, LayerResult
 from convcalc.types import TensorType, shape_to_json
 
 if TYPE_CHECKING:
+    import graphviz
     import networkx
 
 JSON_VERSION = 1
@@ -152,9 +153,39 @@ class ModelReport:
             "macs": dim_json(t.macs),
             "flops": dim_json(t.flops),
             "complete": t.complete,
-            "layers": [row.to_json() for row in self.rows(expand_nested=True)],
+            "layers": self._layers_json(),
             "diagnostics": [d.to_json() for d in self.diagnostics],
         }
+
+    def diagram(self, **options: Any) -> graphviz.Digraph:
+        """The model's diagram as a ``graphviz.Digraph`` (options as ``convcalc render``'s:
+        shapes, params, compact, rankdir, collapse_repeats, expand)."""
+        from convcalc.render.diagram import digraph
+        from convcalc.render.layout import Options
+
+        return digraph(self, Options(**options))
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows a model as its diagram (nothing when Graphviz is missing)."""
+        from convcalc.render.diagram import DotMissing, svg
+
+        try:
+            return svg(self)
+        except DotMissing:
+            return None
+
+    def _layers_json(self) -> list[dict[str, Any]]:
+        from convcalc.receptive import nested_fields
+
+        fields = nested_fields(self.analysis)
+        out = []
+        for row in self.rows(expand_nested=True):
+            item = row.to_json()
+            item["receptive_field"] = [
+                [None if f is None else f.to_json() for f in fields.get((id(row.layer), i), ())]
+                for i in range(len(row.result.calls))]
+            out.append(item)
+        return out
 
 
 def _rows(analysis: Analysis, expand: bool, depth: int) -> Iterator[LayerRow]:
@@ -165,6 +196,29 @@ def _rows(analysis: Analysis, expand: bool, depth: int) -> Iterator[LayerRow]:
         yield LayerRow(lr, analysis.graph, depth)
         if expand and lr.inner is not None:
             yield from _rows(lr.inner, expand, depth + 1)
+        elif expand and lr.calls:
+            yield from _sublayer_rows(lr, depth + 1)
+
+
+def _sublayer_rows(lr: LayerResult, depth: int) -> Iterator[LayerRow]:
+    """The layers a custom layer calls in its ``call`` (read from its code), each with
+    the calls made by the layer's first call, like Keras's expanded summary."""
+    calls_of = getattr(lr.layer.spec, "sublayer_calls", None)
+    ins = lr.calls[0].inputs
+    if calls_of is None or any(t is None for t in ins):
+        return
+    graph = LayerGraph(lr.layer.name, "Layer")
+    results: dict[int, LayerResult] = {}
+    for sub in calls_of(ins):
+        res = results.get(id(sub.layer))
+        if res is None:
+            res = results[id(sub.layer)] = LayerResult(sub.layer, sub.weights)
+            graph.add_layer(sub.layer)
+        call = graph.add_call(sub.layer, ())
+        res.calls.append(CallResult(call, sub.inputs, sub.outputs, sub.macs, sub.flops))
+    for res in results.values():
+        yield LayerRow(res, graph, depth)
+        yield from _sublayer_rows(res, depth + 1)
 
 
 @dataclass(slots=True)
@@ -207,6 +261,19 @@ class Report:
     def graph(self) -> networkx.MultiDiGraph:
         """The first model's layer graph as networkx (nodes are layer calls)."""
         return self.model().graph.to_networkx()
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter shows a report as each model's diagram and diagnostics."""
+        from html import escape
+
+        parts = []
+        for m in self.models:
+            svg = m._repr_svg_()
+            if svg is None:
+                return None
+            parts.append(f"<div><b>{escape(m.name)}</b>{svg[svg.index('<svg'):]}</div>")
+        parts.extend(f"<div>{escape(str(d))}</div>" for d in self.all_diagnostics())
+        return "".join(parts) or None
 
     def to_json(self) -> dict[str, Any]:
         return {
