@@ -1,0 +1,8 @@
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    keras.Input(shape=(20,)),
+    layers.Dense(128, activation="relu"),
+    layers.Dense(10, activation="softmax"),
+])

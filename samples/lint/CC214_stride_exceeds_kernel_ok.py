@@ -1,0 +1,7 @@
+import keras
+from keras import layers
+
+inputs = keras.Input(shape=(64, 64, 3))
+x = layers.Conv2D(16, 3, strides=2, activation="relu")(inputs)
+x = layers.GlobalAveragePooling2D()(x)
+model = keras.Model(inputs, layers.Dense(10, activation="softmax")(x))

@@ -1,0 +1,9 @@
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    keras.Input(shape=(20,)),
+    layers.Dense(16, activation="relu"),
+    layers.Dense(5, activation="softmax"),
+])
+model.compile(optimizer="adam", loss="categorical_crossentropy")
