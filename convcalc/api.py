@@ -6,6 +6,7 @@ import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from convcalc import constraints, counting, dims, rules
 from convcalc.diagnostics import Diagnostic, Severity
@@ -14,6 +15,9 @@ from convcalc.graph import LayerGraph, TensorRef
 from convcalc.propagate import declared_inputs, propagate
 from convcalc.report import ModelReport, Report
 from convcalc.types import TensorType, format_shape
+
+if TYPE_CHECKING:
+    from convcalc.checking import CheckResult
 
 InputShape = Sequence[int | None]
 
@@ -65,6 +69,38 @@ def analyze(
     """
     with _gc_paused():
         return _analyze(source, input_shapes, model, call)
+
+
+def check(source: str | Path, **options: Any) -> CheckResult:
+    """Run every model in ``source`` with NumPy and compare each executed output shape
+    with the static one; options as :func:`convcalc.checking.check`."""
+    from convcalc.checking import check as run_check
+
+    return run_check(source, **options)
+
+
+def lint(
+    *paths: str | Path,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    input_shape: Sequence[int | None] | None = None,
+    config: str | Path | None = None,
+    jobs: int = 1,
+) -> list[Diagnostic]:
+    """Lint model files and directories; the findings as diagnostics.
+
+    Settings come from ``config`` (a pyproject.toml with ``[tool.convcalc]``) when
+    given; ``select`` / ``ignore`` are rule codes or prefixes (``"CC2"``).
+    """
+    from dataclasses import replace
+
+    from convcalc.linter.runner import lint_paths
+    from convcalc.linter.settings import load_settings
+
+    settings = load_settings(Path(config) if config else None).with_options(select, ignore)
+    if input_shape is not None:
+        settings = replace(settings, input_shape=tuple(input_shape))
+    return lint_paths(paths, settings, jobs).diagnostics
 
 
 @contextmanager
