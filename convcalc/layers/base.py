@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, dataclass_transform
 
@@ -218,6 +219,11 @@ class LayerSpec:
             if name in cls.__dict__:
                 delattr(cls, name)  # instances hold every field; no class fallback
         cls._fields = tuple(fields.values())
+        # the field values as one tuple, read in C (specs are compared and hashed often);
+        # the first name again makes even a one-field spec give a tuple
+        names = [f.name for f in cls._fields]
+        getter = operator.itemgetter(*names, *names[:1]) if names else (lambda d: ())
+        cls._values_of = staticmethod(getter)  # type: ignore[assignment]
 
     def __init__(self, **values: Any) -> None:
         own = self.__dict__
@@ -245,18 +251,22 @@ class LayerSpec:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
+    @staticmethod
+    def _values_of(values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return ()
+
     def _values(self) -> tuple[Any, ...]:
         return tuple(self.__dict__[f.name] for f in self._fields)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._values() == other._values()
+        return self is other or self._values_of(self.__dict__) == other._values_of(other.__dict__)
 
     def __hash__(self) -> int:
         h: int | None = self.__dict__.get("_hash")
         if h is None:  # computed once: specs are keys of the propagation memo
-            h = self.__dict__["_hash"] = hash((type(self), self._values()))
+            h = self.__dict__["_hash"] = hash((type(self), self._values_of(self.__dict__)))
         return h
 
     def __repr__(self) -> str:
@@ -290,7 +300,7 @@ class LayerSpec:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:
         """Build the spec from a Keras config dict (unknown keys are ignored)."""
-        cfg = cls.upgrade_config(config)
+        cfg = cls.upgrade_config(config) if cls.renamed else config
         spec = cls.__new__(cls)
         values = spec.__dict__
         for f in cls._fields:
