@@ -300,7 +300,7 @@ class LayerSpec:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:
         """Build the spec from a Keras config dict (unknown keys are ignored)."""
-        cfg = cls.upgrade_config(config) if cls.renamed else config
+        cfg = cls.upgrade_config(config)
         spec = cls.__new__(cls)
         values = spec.__dict__
         for f in cls._fields:
