@@ -37,7 +37,7 @@ from convcalc.frontend.values import (
     Tensor,
     Unknown,
 )
-from convcalc.graph import Layer
+from convcalc.graph import Layer, Site
 from convcalc.layers.base import ConfigError, InferContext, LayerSpec
 from convcalc.layers.core import InputLayer, free_dim_names
 from convcalc.layers.model import ModelSpec
@@ -74,6 +74,10 @@ class LayerSession:
         self.custom_sites: dict[int, tuple[Span | None, tuple[str, ...]]] = {}
         self.layer_caller: Callable[..., Any] = self.call_layer
         """How a Sequential calls its layers (the interpreter handles code-defined ones)."""
+        self.built: set[int] = set()
+        """Layers already called once (built), by id."""
+        self.sites: list[Site] = []
+        """The helper-function calls being interpreted (kept by the interpreter)."""
 
     # ------------------------------------------------------------------ naming
     def auto_name(self, class_name: str) -> str:
@@ -296,7 +300,7 @@ class LayerSession:
     def _node(self, layer: Layer, inputs: tuple[Tensor, ...], span: Span | None,
               kwargs: dict[str, Any]) -> Node:
         self.seq += 1
-        return Node(layer, inputs, span, kwargs, self.seq)
+        return Node(layer, inputs, span, kwargs, self.seq, sites=tuple(self.sites))
 
     def call_layer(
         self,
@@ -316,6 +320,10 @@ class LayerSession:
             return Unknown(f"{layer.name}(...) on a value that is not a Keras tensor")
         if isinstance(spec, InputLayer):
             raise KerasError("TypeError", f"an InputLayer ({layer.name}) cannot be called")
+        if id(layer) not in self.built:
+            self.built.add(id(layer))
+            for inner in BUILD_TIME_LAYERS.get(layer.class_name, ()):
+                self.auto_name(inner)
         pending = [t for t in inputs if t.pending is not None]
         n_out = spec.num_outputs(plain) if spec is not None else 1
         types: tuple[TensorType | None, ...] = (None,) * n_out
@@ -578,30 +586,50 @@ def tensor_op(session: LayerSession, op: str, operands: list[Any], span: Span | 
     return tensor_op_node(session, ElementwiseOp(op=op), tensors, span, scope)
 
 
+BUILD_TIME_LAYERS: dict[str, tuple[str, ...]] = {
+    "MultiHeadAttention": ("Dropout", "Softmax"),
+}
+"""Unnamed layers a layer creates when it is built: they take automatic names (so a
+later ``Dropout()`` of the program is ``dropout_1``, as in Keras)."""
+
+
 def tensor_op_node(session: LayerSession, spec: OpSpec, tensors: list[Tensor], span: Span | None,
                    scope: tuple[str, ...]) -> Tensor:
     """A Keras operation on tensors that is not a layer: a hidden node named as Keras
     names the operation. Inside a custom layer's ``call`` (``session.detached``) only
     the output type is computed, as Keras traces ``call`` without recording it."""
+    return tensor_op_outputs(session, spec, tensors, span, scope)[0]
+
+
+def tensor_op_outputs(session: LayerSession, spec: OpSpec, tensors: list[Tensor],
+                      span: Span | None, scope: tuple[str, ...]) -> tuple[Tensor, ...]:
+    """Every output of a tensor operation (see :func:`tensor_op_node`); an output whose
+    type cannot be derived is a tensor of unknown type."""
     pending = [t for t in tensors if t.pending is not None]
-    t: TensorType | None = None
+    n = spec.num_outputs()
+    types: tuple[TensorType | None, ...] = (None,) * n
     if pending:
         known = [x.type for x in tensors if x.type is not None]
         if known:
             raise RankChoice(pending[0].pending, known[0].rank)  # type: ignore[arg-type]
     elif all(x.type is not None for x in tensors):
         try:
-            t = spec.infer([x.type for x in tensors], InferContext())[0]  # type: ignore[misc]
-        except Exception:
-            t = None
+            types = tuple(spec.infer([x.type for x in tensors], InferContext()))  # type: ignore[misc]
+        except Exception:  # the rule rejects the operands: the output stays unknown
+            types = (None,) * n
     if session.detached:
-        return Tensor(t, None, 0)
+        op_called = getattr(session.tracer, "op_called", None)
+        if op_called is not None and all(t is not None for t in types) and all(
+                x.type is not None for x in tensors):
+            op_called(spec, [x.type for x in tensors], types)
+        return tuple(Tensor(t, None, i) for i, t in enumerate(types))
     name = session.auto_name(spec.op_class)
     layer = Layer(name, spec.op_class, spec, {"name": name}, span, hidden=True, scope=scope)
     node = session._node(layer, tuple(tensors), span, {})
-    out = Tensor(t, node, 0, pending[0].pending if pending else None)
-    node.outputs = (out,)
-    return out
+    outs = tuple(Tensor(t, node, i, pending[0].pending if pending else None)
+                 for i, t in enumerate(types))
+    node.outputs = outs
+    return outs
 
 
 def _creation_order(t: Tensor) -> int:

@@ -2,9 +2,10 @@
 subclasses (custom layers, see :mod:`convcalc.frontend.custom_layers`).
 
 Instances of plain classes are modelled (attributes, methods, ``super()``, properties,
-``__call__``/``__getitem__``...). A subclass of ``keras.Model`` is not analysed: its
-instances are unknown, with a diagnostic, as are instances of classes whose bases
-convcalc cannot see.
+``__call__``/``__getitem__``...). A subclass of ``keras.Model`` with a ``call`` is read
+like a custom layer; one without (overriding only ``train_step`` / ``compile``) runs its
+``__init__`` and is analysed through the models it wraps. Instances of classes whose
+bases convcalc cannot see are unknown, with a diagnostic.
 """
 
 from __future__ import annotations
@@ -116,13 +117,15 @@ def call_class_value(it: Interpreter, func: Any, args: list[Any], kwargs: dict[s
     if isinstance(func, SuperProxy):
         return Unknown("super()(...)")
     cls: ClassObj = func
+    if cls.keras_base == "Model" and not _defines(cls, "call"):
+        return _wrapper_model(it, cls, args, kwargs, node)
     if cls.keras_base == "Model":
         it.report(rules.UNSUPPORTED,
-                  f"{cls.name} subclasses keras.Model; subclassed models are not analysed "
+                  f"{cls.name} subclasses keras.Model with its own call(): it is read as a "
+                  "layer where it is called on Keras tensors, but not reported as a model "
                   "(build it with the functional API, or export it with model.to_json())",
                   node=node)
-        return Unknown(f"a {cls.name} instance", None, node)
-    if cls.keras_base == "Layer":
+    if cls.keras_base in ("Layer", "Model"):
         from convcalc.frontend.custom_layers import new_custom_layer
 
         return new_custom_layer(it, cls, args, kwargs, node)
@@ -142,6 +145,23 @@ def call_class_value(it: Interpreter, func: Any, args: list[Any], kwargs: dict[s
         fields = cls.namespace.get("__dataclass_fields__")
         if isinstance(fields, list):
             _dataclass_init(it, inst, fields, args, kwargs, node)
+    return inst
+
+
+def _defines(cls: ClassObj, method: str) -> bool:
+    """Whether a class of the analysed code (or a base of it there) defines ``method``."""
+    return any(method in c.namespace for c in cls.mro() if isinstance(c, ClassObj))
+
+
+def _wrapper_model(it: Interpreter, cls: ClassObj, args: list[Any], kwargs: dict[str, Any],
+                   node: ast.AST | None) -> Instance:
+    """A ``keras.Model`` subclass without ``call`` (a GAN, a VAE overriding only
+    ``train_step`` / ``compile``): its ``__init__`` runs, so the models it is given or
+    builds are read; it adds no graph of its own."""
+    inst = Instance(cls)
+    found, init = cls.lookup("__init__")
+    if found:
+        it.call(it.bind(init, inst), args, kwargs, node)
     return inst
 
 
@@ -196,7 +216,7 @@ def class_attr(it: Interpreter, obj: Any, name: str, node: ast.AST | None) -> An
             if isinstance(value, Function) and value.kind == "classmethod":
                 return BoundMethod(value, obj.cls)
             return it.bind(value, obj)
-        if obj.cls.keras_base == "Layer":
+        if obj.cls.keras_base in ("Layer", "Model"):
             from convcalc.frontend.custom_layers import keras_layer_base_attr
 
             return keras_layer_base_attr(it, obj, name, node)
@@ -225,7 +245,7 @@ def class_attr(it: Interpreter, obj: Any, name: str, node: ast.AST | None) -> An
         for c in mro[1:]:
             if name in c.namespace:
                 return it.bind(c.namespace[name], obj.receiver)
-        if obj.cls.keras_base == "Layer":
+        if obj.cls.keras_base in ("Layer", "Model"):
             from convcalc.frontend.custom_layers import keras_layer_base_attr
 
             return keras_layer_base_attr(it, obj.receiver, name, node)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from convcalc import dims, rules
@@ -46,12 +46,25 @@ from convcalc.frontend.values import (
 )
 from convcalc.graph import Layer
 from convcalc.layers.base import InferContext, LayerSpec, ShapeError
+from convcalc.layers.model import ModelSpec
 from convcalc.rules import SHAPE_UNKNOWN
 from convcalc.types import Initializer, Span, TensorType, WeightSpec
 
 if TYPE_CHECKING:
     from convcalc.frontend.interpreter import Interpreter
 
+
+
+@dataclass(frozen=True, slots=True)
+class SubCall:
+    """One call of a layer inside a custom layer's ``call``; ``weights`` on its first."""
+
+    layer: Layer
+    inputs: tuple[TensorType, ...]
+    outputs: tuple[TensorType, ...]
+    weights: tuple[WeightSpec, ...] | None
+    macs: Dim | None
+    flops: Dim | None
 
 
 @dataclass
@@ -63,6 +76,7 @@ class _Trace:
     macs: list[Dim]
     flops: list[Dim]
     error: str | None = None
+    calls: list[SubCall] = field(default_factory=list)
 
 
 class Runner:
@@ -79,6 +93,7 @@ class Runner:
         self.cache: dict[tuple[TensorType, ...], _Trace] = {}
         self.own: list[WeightSpec] = []
         self.subs: list[tuple[str, tuple[WeightSpec, ...]]] = []
+        self.calls: list[SubCall] = []
         self.built_layers: set[int] = set()
         self.macs: list[Dim] = []
         self.flops: list[Dim] = []
@@ -98,7 +113,7 @@ class Runner:
         inputs = restructure(self.template, tensors)
         saved = (session.detached, session.tracer)
         session.detached, session.tracer = True, self
-        self.own, self.subs, self.built_layers = [], [], set()
+        self.own, self.subs, self.built_layers, self.calls = [], [], set(), []
         self.macs, self.flops = [], []
         error: str | None = None
         out: Any = None
@@ -130,7 +145,7 @@ class Runner:
         weights = list(self.own)
         for prefix, ws in self.subs:
             weights.extend(w._replace(name=f"{prefix}/{w.name}") for w in ws)
-        return _Trace(outs, weights, list(self.macs), list(self.flops), error)
+        return _Trace(outs, weights, list(self.macs), list(self.flops), error, list(self.calls))
 
     def _build(self, inputs: Any) -> None:
         assert self.inst is not None
@@ -145,15 +160,69 @@ class Runner:
         it.call(it.bind(build, self.inst), [shapes], {}, None)
 
     # hooks called by the session while tracing
+    def _record(self, layer: Layer, ins: Sequence[TensorType], outs: Sequence[TensorType],
+                weights: Sequence[WeightSpec], macs: Dim | None, flops: Dim | None) -> None:
+        first = id(layer) not in self.built_layers
+        if first:  # a layer's weights are built by its first call
+            self.built_layers.add(id(layer))
+            self.subs.append((layer.name, tuple(weights)))
+        if macs is not None:
+            self.macs.append(macs)
+        if flops is not None:
+            self.flops.append(flops)
+        self.calls.append(SubCall(layer, tuple(ins), tuple(outs),
+                                  tuple(weights) if first else None, macs, flops))
+
     def layer_called(self, layer: Layer, ins: Sequence[TensorType],
                      outs: Sequence[TensorType]) -> None:
+        """A layer called in ``call``: its weights count as the custom layer's."""
         spec = layer.spec
         if spec is None:
             return
         try:
-            if id(layer) not in self.built_layers:
-                self.built_layers.add(id(layer))
-                self.subs.append((layer.name, tuple(spec.weights(ins))))
+            weights = spec.weights(ins) if id(layer) not in self.built_layers else ()
+            macs, flops = spec.macs(ins, outs), spec.flops(ins, outs)
+        except Exception:
+            return
+        self._record(layer, ins, outs, weights, macs, flops)
+
+    def sub_weights(self, layer: Layer, spec: LayerSpec, ins: Sequence[TensorType]) -> None:
+        """A layer or model called in ``call`` outside the session's layer calls."""
+        if isinstance(spec, ModelSpec):
+            self._model_call(layer, spec, ins)
+            return
+        try:
+            outs = spec.infer(ins, InferContext())
+            weights = spec.weights(ins) if id(layer) not in self.built_layers else ()
+            macs, flops = spec.macs(ins, outs), spec.flops(ins, outs)
+        except Exception:
+            return
+        self._record(layer, ins, outs, weights, macs, flops)
+
+    def _model_call(self, layer: Layer, spec: ModelSpec, ins: Sequence[TensorType]) -> None:
+        """The weights and cost of a model called in ``call``, from its own graph."""
+        from convcalc.propagate import propagate
+
+        graph = spec.graph
+        if len(ins) != len(graph.inputs):
+            return
+        inner = propagate(graph, dict(zip(graph.inputs, ins, strict=True)))
+        weights: list[WeightSpec] = []
+        macs: list[Dim] = []
+        flops: list[Dim] = []
+        for lr in inner.layers.values():
+            weights.extend(w._replace(name=f"{lr.layer.name}/{w.name}",
+                                      trainable=w.trainable and lr.layer.trainable)
+                           for w in lr.weights or ())
+            macs.extend(cr.macs for cr in lr.calls if cr.macs is not None)
+            flops.extend(cr.flops for cr in lr.calls if cr.flops is not None)
+        outs = tuple(t for t in inner.output_types if t is not None)
+        self._record(layer, ins, outs, weights, dims.total(macs), dims.total(flops))
+
+    def op_called(self, spec: LayerSpec, ins: Sequence[TensorType],
+                  outs: Sequence[TensorType]) -> None:
+        """A tensor operation in ``call`` (``ops.matmul``): its MACs and FLOPs count."""
+        try:
             self.macs.append(spec.macs(ins, outs))
             self.flops.append(spec.flops(ins, outs))
         except Exception:
@@ -210,6 +279,10 @@ class InterpretedLayer(LayerSpec):
     def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
         return tuple(self.runner.trace(inputs).weights)
 
+    def sublayer_calls(self, inputs: Sequence[TensorType]) -> list[SubCall]:
+        """The calls of layers inside its ``call`` for these inputs, in order."""
+        return list(self.runner.trace(inputs).calls)
+
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """The MACs of the layers its call() uses"""
         return dims.total(self.runner.trace(inputs).macs)
@@ -263,7 +336,12 @@ def keras_layer_base_attr(it: Interpreter, inst: Any, name: str,
     if not isinstance(inst, Instance):
         return Unknown(f"Layer.{name}", name)
     if name == "__init__":
+        if inst.cls.keras_base == "Model" and inst.layer is None and not any(
+                "call" in c.namespace for c in inst.cls.mro()):
+            return Builtin("Model.__init__", lambda it2, a, k, n: None)
         return Builtin("Layer.__init__", _keras_layer_init).bind(inst)
+    if inst.cls.keras_base == "Model" and name in _MODEL_METHODS:
+        return Builtin(f"Model.{name}", lambda it2, a, k, n: None)
     if name in ("add_weight", "add_variable"):
         return Builtin("add_weight", _add_weight).bind(inst)
     if name in ("build", "compute_output_shape", "get_config"):
@@ -288,6 +366,12 @@ def keras_layer_base_attr(it: Interpreter, inst: Any, name: str,
         if name == "built":
             return bool(obj.nodes)
     return Unknown(f"{inst.cls.name}.{name}", name)
+
+
+_MODEL_METHODS = frozenset({
+    "compile", "fit", "evaluate", "predict", "summary", "save", "save_weights",
+    "load_weights", "build", "train_on_batch", "test_on_batch", "predict_on_batch"})
+"""``keras.Model`` methods a subclass inherits; their effects are not modelled."""
 
 
 def custom_layer_setattr(it: Interpreter, inst: Instance, name: str, value: Any) -> None:
@@ -374,7 +458,7 @@ def _call_interpreted(it: Interpreter, obj: LayerObj, runner: Runner, template: 
         tracer = session.tracer
         if isinstance(tracer, Runner) and all(t is not None for t in types) and all(
                 t.type is not None for t in tensors):
-            tracer.subs.append((obj.name, tuple(spec.weights([t.type for t in tensors]))))  # type: ignore[misc]
+            tracer.sub_weights(obj.layer, spec, [t.type for t in tensors])  # type: ignore[misc]
         return outs[0] if len(outs) == 1 else outs
     node_ = session._node(obj.layer, tuple(tensors), span, plain)
     outs = [Tensor(t, node_, i) for i, t in enumerate(types)]

@@ -366,6 +366,10 @@ def symbolic(it: Interpreter, v: Any) -> Any:
 def tensor_arith(it: Interpreter, op: str, operands: list[Any], node: ast.AST) -> Any:
     from convcalc.frontend import classes
 
+    if op == "@" and len(operands) == 2:
+        from convcalc.frontend.tensor_functions import matmul_operator
+
+        return matmul_operator(it, operands[0], operands[1], node)
     if any(type(x) is Variable for x in operands):
         return classes.variable_arith(it, op, operands, node)
     if not all(type(x) in (Tensor, int, float, bool, SymInt) for x in operands):

@@ -47,6 +47,7 @@ from convcalc.frontend.values import (
     SuperProxy,
     Unknown,
 )
+from convcalc.graph import Site
 from convcalc.types import Span
 
 StmtHandler = Callable[["Interpreter", Any, Frame], int]
@@ -68,6 +69,7 @@ class Interpreter:
         self.steps = 0
         self.depth = 0
         self.scope: list[str] = []
+        self.function_calls = 0
         self.frame: Frame | None = None
         self.started = time.perf_counter() if started is None else started
         self.max_steps = self.limits.steps
@@ -417,10 +419,13 @@ class Interpreter:
                         f"recursion in {func.name}?)", node)
         locals_ = self.bind_arguments(func, args, kwargs, node)
         frame = Frame("function", func.module, locals_, func.info, func.closure, func)
+        self.function_calls += 1
+        site = Site(func.name, self.span(node), self.function_calls)
         saved = self.frame
         self.frame = frame
         self.depth += 1
         self.scope.append(func.name)
+        self.session.sites.append(site)
         try:
             if isinstance(func.node, ast.Lambda):
                 return self.eval(func.node.body, frame)
@@ -432,6 +437,7 @@ class Interpreter:
             return frame.retval
         finally:
             self.scope.pop()
+            self.session.sites.pop()
             self.depth -= 1
             self.frame = saved
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from convcalc import dims, rules
 from convcalc.frontend.building import flatten_tensors, tensor_op_node, to_native
 from convcalc.frontend.objects import KerasError, LayerObj, ModelObj, RecordedCall
+from convcalc.frontend.op_spellings import signature
+from convcalc.frontend.tensor_functions import tensor_function
 from convcalc.frontend.tensor_ops import UNARY_FUNCTIONS, ElementwiseOp, GetItem, index_key
 from convcalc.frontend.values import (
     Args,
@@ -188,6 +190,9 @@ def call_keras_ref(it: Interpreter, ref: KerasRef, args: Args, kwargs: Kwargs,
     last = path[-1]
     if last[:1].isupper() or (len(path) > 1 and path[1] in ("regularizers", "initializers")):
         return KerasObject(last, tuple(args), dict(kwargs))
+    sig = signature(path)
+    if sig is not None:
+        return tensor_function(sig, last).fn(it, args, kwargs, node)
     if args and isinstance(args[0], Tensor) and last in UNARY_FUNCTIONS:
         return tensor_op_node(it.session, ElementwiseOp(op=last), [args[0]], it.span(node),
                               tuple(it.scope))

@@ -59,7 +59,14 @@ class Session(LayerSession):
                 raise RankChoice(first.pending, self._first_rank(model) or 2)
             if first.type is None:
                 return Unknown(f"{model.name}(...) on a tensor of unknown shape")
-            self.build_sequential(model, tuple(first.type.shape), span)
+            # built on its first call even inside a custom layer's call: its own graph
+            # is recorded, only the call itself is traced
+            saved = (self.detached, self.tracer)
+            self.detached, self.tracer = False, None
+            try:
+                self.build_sequential(model, tuple(first.type.shape), span)
+            finally:
+                self.detached, self.tracer = saved
         model.nested = True
         layer = self.model_layer(model)
         spec = layer.spec
@@ -74,6 +81,9 @@ class Session(LayerSession):
             except Exception:
                 types = (None,) * spec.num_outputs()
         if self.detached:  # inside a custom layer's call: traced, not recorded
+            add_sub = getattr(self.tracer, "sub_weights", None)
+            if add_sub is not None and all(t.type is not None for t in inputs):
+                add_sub(layer, spec, [t.type for t in inputs])
             douts = [Tensor(t, None, i) for i, t in enumerate(types)]
             return restructure(model.outputs, douts) if model.kind != "Sequential" else douts[0]
         kw = {k: to_native(v, []) for k, v in kwargs.items() if k == "training"}
@@ -351,7 +361,7 @@ def extract_graph(
                 raise KerasError("ValueError",
                                  f"model {name}: inputs must come from keras.Input()")
             ins.append(ref)
-        call = graph.add_call(node.layer, ins, node.span, node.kwargs)
+        call = graph.add_call(node.layer, ins, node.span, node.kwargs, node.sites)
         for o in node.outputs:
             refs[id(o)] = TensorRef(call.id, o.index)
     graph.inputs = [refs[id(t)] for t in inputs if id(t) in refs]

@@ -39,10 +39,10 @@ from convcalc.frontend import Loaded
 from convcalc.frontend.interpreter import Interpreter
 from convcalc.frontend.loader import Loader
 from convcalc.frontend.models import Session
-from convcalc.frontend.objects import KerasError, ModelObj, RankChoice, RecordedCall
+from convcalc.frontend.objects import KerasError, LayerObj, ModelObj, RankChoice, RecordedCall
 from convcalc.frontend.scopes import BudgetExceeded, Limits, UserException
 from convcalc.frontend.values import ModuleObj, Unknown, models_in
-from convcalc.graph import LayerGraph
+from convcalc.graph import Layer, LayerGraph
 from convcalc.types import Span
 
 MAX_RESTARTS = 8
@@ -56,6 +56,17 @@ def recorded_calls(graph: LayerGraph) -> list[RecordedCall]:
     """The ``compile`` / ``fit`` / ``summary``... calls made on a model read from source,
     with their arguments as plain values (recorded, never run)."""
     return list(_RECORDED.get(graph, ()))
+
+
+_CALLED: weakref.WeakKeyDictionary[LayerGraph, list[tuple[Layer, Span | None]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def called_layers(graph: LayerGraph) -> list[tuple[Layer, Span | None]]:
+    """Every layer the program created while building ``graph``, with the span of its
+    first call on tensors (None if it was never called), whether or not it ended up in a
+    model; graphs built by one run share one list."""
+    return _CALLED.get(graph, [])
 
 
 def load_source_file(path: Path, call: str | None = None,
@@ -274,6 +285,10 @@ class _Runner:
             if graph is not None:
                 target.models.append(graph)
                 _RECORDED[graph] = list(m.recorded)
+        called = [(o.layer, o.nodes[0].span if o.nodes else None)
+                  for o in session.owners.values() if isinstance(o, LayerObj)]
+        for graph in target.models:
+            _CALLED[graph] = called
         target.diagnostics = it.diagnostics[first_diag:]
 
     def _graph(self, it: Interpreter, session: Session, model: ModelObj) -> LayerGraph | None:

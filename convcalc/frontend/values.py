@@ -23,7 +23,7 @@ from convcalc.types import Span, TensorType
 
 if TYPE_CHECKING:
     from convcalc.frontend.objects import LayerObj, ModelObj
-    from convcalc.graph import Layer
+    from convcalc.graph import Layer, Site
 
 Args = list[Any]
 """Positional arguments of an abstract call."""
@@ -89,6 +89,7 @@ class Node:
     kwargs: dict[str, Any]
     seq: int
     outputs: tuple[Tensor, ...] = ()
+    sites: tuple[Site, ...] = ()
 
     @property
     def is_input(self) -> bool:
