@@ -51,7 +51,7 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def _rule(
+def define_rule(
     code: str,
     name: str,
     severity: Severity,
@@ -61,14 +61,17 @@ def _rule(
     bad: str = "",
     good: str = "",
 ) -> Rule:
+    """A rule, added to the catalogue (``convcalc rule CODE`` shows it)."""
     r = Rule(code, name, severity, summary, why, hint, bad.strip("\n"), good.strip("\n"))
+    if code in RULES and RULES[code] != r:
+        raise ValueError(f"rule code {code} defined twice")
     RULES[code] = r
     return r
 
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
-SYNTAX_ERROR = _rule(
+SYNTAX_ERROR = define_rule(
     "CC001", "syntax-error", E,
     "The model file cannot be parsed.",
     "convcalc reads model code with Python's own parser; a file it cannot parse has no "
@@ -77,7 +80,7 @@ SYNTAX_ERROR = _rule(
     bad="x = Conv2D(32, (3, 3)(inputs)",
     good="x = Conv2D(32, (3, 3))(inputs)",
 )
-MALFORMED_CONFIG = _rule(
+MALFORMED_CONFIG = define_rule(
     "CC002", "malformed-config", E,
     "A model config (JSON, .keras, .h5) is not a valid Keras model description.",
     "Without a well-formed config there is no layer graph to analyse.",
@@ -85,7 +88,7 @@ MALFORMED_CONFIG = _rule(
     bad='{"class_name": "Functional", "config": {"layers": [',
     good='{"class_name": "Functional", "config": {"layers": [...], ...}}',
 )
-UNKNOWN_LAYER = _rule(
+UNKNOWN_LAYER = define_rule(
     "CC003", "unknown-layer", E,
     "A layer class that convcalc's catalogue does not know.",
     "Its output shape and weights cannot be derived, so everything downstream of it is "
@@ -95,26 +98,26 @@ UNKNOWN_LAYER = _rule(
     bad="x = MyCustomBlock(64)(x)",
     good="x = Conv2D(64, 3, padding='same')(x)",
 )
-UNRESOLVED_INPUT = _rule(
+UNRESOLVED_INPUT = define_rule(
     "CC004", "unresolved-input", E,
     "A layer's inbound tensor names a layer or call that does not exist.",
     "The graph is disconnected at that point; the config was edited by hand or truncated.",
     "Make every `inbound_nodes` entry name an existing layer and call index.",
 )
-GRAPH_CYCLE = _rule(
+GRAPH_CYCLE = define_rule(
     "CC005", "graph-cycle", E,
     "The layer graph contains a cycle.",
     "A Keras model is a directed acyclic graph; a cycle has no evaluation order.",
     "Break the cycle: a layer cannot consume its own output.",
 )
-UNREADABLE_FILE = _rule(
+UNREADABLE_FILE = define_rule(
     "CC006", "unreadable-file", E,
     "The file cannot be read: missing, truncated, too large, unsafe or of an unknown kind.",
     "convcalc refuses inputs it cannot read safely (zip path traversal, oversize members) "
     "rather than guessing.",
     "Pass a `.py` model file, a `model.to_json()` export, a `.keras` zip or a `.h5` file.",
 )
-INVALID_ARGUMENT = _rule(
+INVALID_ARGUMENT = define_rule(
     "CC007", "invalid-layer-argument", E,
     "A layer argument has a value Keras would reject.",
     "Keras raises when the layer is constructed; the layer cannot be analysed.",
@@ -122,13 +125,13 @@ INVALID_ARGUMENT = _rule(
     bad="Conv2D(32, (3, 3), padding='full')",
     good="Conv2D(32, (3, 3), padding='same')",
 )
-UNKNOWN_VALUE = _rule(
+UNKNOWN_VALUE = define_rule(
     "CC008", "unknown-value", INFO,
     "A value convcalc cannot compute statically (data, an unknown library call).",
     "It becomes an unknown value; shapes that depend on it become symbols or unknown.",
     "Bind it on the command line (`--input-shape`, `--call`) for concrete results.",
 )
-BUDGET_EXCEEDED = _rule(
+BUDGET_EXCEEDED = define_rule(
     "CC009", "budget-exceeded", E,
     "Interpretation stopped: too many steps, loop iterations, call depth or too large "
     "an input.",
@@ -137,25 +140,25 @@ BUDGET_EXCEEDED = _rule(
     "Simplify the model-building code, or raise the limit if the model is really that "
     "large.",
 )
-MISSING_DEPENDENCY = _rule(
+MISSING_DEPENDENCY = define_rule(
     "CC010", "missing-dependency", E,
     "Reading this input needs an optional package that is not installed.",
     "Legacy `.h5` files need h5py.",
     "Install the extra: `pip install 'convcalc[h5]'`.",
 )
-NO_MODEL = _rule(
+NO_MODEL = define_rule(
     "CC011", "no-model", E,
     "No Keras model was found in the input.",
     "There is nothing to analyse.",
     "Build a model at module level, or in a function convcalc can call (`--call`).",
 )
-UNSUPPORTED = _rule(
+UNSUPPORTED = define_rule(
     "CC012", "unsupported-construct", W,
     "A construct convcalc does not model; its result is unknown.",
     "Analysis continues with an unknown value in its place.",
     "Rewrite it in a form convcalc understands, or accept the unknown.",
 )
-CODE_RAISES = _rule(
+CODE_RAISES = define_rule(
     "CC013", "model-code-raises", E,
     "The model-building code raises an exception before the model is complete.",
     "Run for real, the program stops there (a ValueError from Keras or from the code's own "
@@ -165,7 +168,7 @@ CODE_RAISES = _rule(
     good="model = ResNet50(weights=None, input_shape=(64, 64, 3), include_top=False)",
 )
 
-MERGE_MISMATCH = _rule(
+MERGE_MISMATCH = define_rule(
     "CC101", "merge-shape-mismatch", E,
     "The inputs of a merge layer (Concatenate, Add, Multiply, ...) have shapes that "
     "cannot be merged.",
@@ -176,7 +179,7 @@ MERGE_MISMATCH = _rule(
     bad="merge = concatenate([conv4, up1])  # 1/2 vs 1/4 resolution",
     good="merge = concatenate([conv6, up1])  # both 1/4 resolution",
 )
-NON_POSITIVE_DIM = _rule(
+NON_POSITIVE_DIM = define_rule(
     "CC102", "non-positive-dim", E,
     "A layer shrinks a dimension to zero or below (valid conv, pool or crop on a map "
     "too small).",
@@ -186,7 +189,7 @@ NON_POSITIVE_DIM = _rule(
     bad="Conv2D(8, 5)(Input((4, 4, 1)))",
     good="Conv2D(8, 5, padding='same')(Input((4, 4, 1)))",
 )
-WRONG_RANK = _rule(
+WRONG_RANK = define_rule(
     "CC103", "wrong-input-rank", E,
     "A layer received a tensor of a rank it does not accept (Conv2D on 3-D, LSTM on 2-D).",
     "Keras checks the input rank when the layer is called and raises.",
@@ -195,7 +198,7 @@ WRONG_RANK = _rule(
     bad="Conv2D(8, 3)(Input((28, 28)))",
     good="Conv2D(8, 3)(Input((28, 28, 1)))",
 )
-RESHAPE_MISMATCH = _rule(
+RESHAPE_MISMATCH = define_rule(
     "CC104", "reshape-size-mismatch", E,
     "A Reshape target does not hold the same number of elements as its input.",
     "Keras raises: the total size of the new shape must equal the old one.",
@@ -203,39 +206,39 @@ RESHAPE_MISMATCH = _rule(
     bad="Reshape((7, 7, 32))(Input((784,)))",
     good="Reshape((7, 7, 16))(Input((784,)))",
 )
-INCOMPATIBLE_INPUT = _rule(
+INCOMPATIBLE_INPUT = define_rule(
     "CC105", "incompatible-input", E,
     "A layer cannot accept its input: wrong axis size, wrong number of inputs, or a "
     "shared layer called on a shape its weights do not fit.",
     "Keras raises when the layer is called.",
     "Check the layer's expected input against the tensor it receives.",
 )
-TENSOR_TOO_LARGE = _rule(
+TENSOR_TOO_LARGE = define_rule(
     "CC106", "tensor-too-large", E,
     "A tensor or weight would hold more elements than any device can store.",
     "Such a shape is almost always a typo (an extra zero, a missing pool).",
     "Check the input shape and the layer arguments that produce this size.",
 )
-INPUT_SIZE_CONSTRAINT = _rule(
+INPUT_SIZE_CONSTRAINT = define_rule(
     "CC107", "input-size-constraint", INFO,
     "The model only works for some input sizes (e.g. multiples of 8).",
     "Merges of up- and down-sampled paths match only when each pooling divides evenly.",
     "Feed inputs of a size that satisfies the constraint, or pad/crop to one.",
 )
-INVALID_DIM = _rule(
+INVALID_DIM = define_rule(
     "CC108", "invalid-input-dim", E,
     "An input shape has a zero or negative dimension.",
     "Keras tensors cannot have empty or negative axes.",
     "Give positive sizes, or None for a size known only at run time.",
 )
-SHAPE_UNKNOWN = _rule(
+SHAPE_UNKNOWN = define_rule(
     "CC109", "unknown-output-shape", W,
     "A layer's output shape cannot be derived statically (Lambda without "
     "output_shape, a model input of unknown rank).",
     "Everything downstream of it is unknown.",
     "Give the Lambda an `output_shape`, or the model an input shape.",
 )
-SHAPE_DISAGREES = _rule(
+SHAPE_DISAGREES = define_rule(
     "CC301", "static-shape-disagrees", E,
     "A layer's output, computed with NumPy, has a shape other than the one convcalc's "
     "static analysis predicts.",
@@ -247,7 +250,7 @@ SHAPE_DISAGREES = _rule(
     bad="# static rule: floor((H - 3) / 2) + 1, forward returns ceil(H / 2) for 'valid'",
     good="# both: floor((H - 3) / 2) + 1",
 )
-NO_FORWARD = _rule(
+NO_FORWARD = define_rule(
     "CC302", "layer-without-forward", W,
     "A layer kind has no NumPy forward, so `convcalc check` cannot run it.",
     "The layers that depend on its output are not run either, and their static shapes "
@@ -257,7 +260,7 @@ NO_FORWARD = _rule(
     bad="x = layers.Lambda(lambda t: t * 2)(x)  # user code: not executed",
     good="x = layers.Rescaling(2.0)(x)  # a built-in layer with a forward",
 )
-ANALYSIS_BUG = _rule(
+ANALYSIS_BUG = define_rule(
     "CC199", "internal-error", E,
     "convcalc failed on this layer; this is a bug in convcalc, not in the model.",
     "The layer is treated as unknown and analysis continues.",

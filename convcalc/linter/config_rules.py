@@ -13,8 +13,8 @@ from convcalc.linter.registry import (
     ModelView,
     activation_of,
     check,
-    define_rule,
 )
+from convcalc.rules import define_rule
 from convcalc.types import format_shape
 
 W = Severity.WARNING

@@ -10,8 +10,8 @@ from convcalc import dims
 from convcalc.diagnostics import Diagnostic, Severity
 from convcalc.graph import Layer, LayerCall, LayerGraph, TensorRef
 from convcalc.layers.base import InferContext
-from convcalc.linter.registry import PASS_THROUGH, ModelView, check, define_rule
-from convcalc.rules import WRONG_RANK
+from convcalc.linter.registry import PASS_THROUGH, ModelView, check
+from convcalc.rules import WRONG_RANK, define_rule
 from convcalc.types import Span, TensorType, format_shape
 
 E, W = Severity.ERROR, Severity.WARNING

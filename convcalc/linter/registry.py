@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from convcalc.diagnostics import Diagnostic, Severity
+from convcalc.diagnostics import Diagnostic
 from convcalc.graph import Layer, LayerCall, LayerGraph, TensorRef
 from convcalc.propagate import Analysis
-from convcalc.rules import RULES, Rule
+from convcalc.rules import Rule
 from convcalc.types import Span, TensorType
 
 PASS_THROUGH = frozenset({
@@ -23,24 +23,6 @@ PASS_THROUGH = frozenset({
 ACTIVATION_LAYERS = frozenset({
     "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax", "ThresholdedReLU",
 })
-
-
-def define_rule(
-    code: str,
-    name: str,
-    severity: Severity,
-    summary: str,
-    why: str,
-    hint: str,
-    bad: str = "",
-    good: str = "",
-) -> Rule:
-    """A lint rule, added to the catalogue (``convcalc rule CODE`` shows it)."""
-    r = Rule(code, name, severity, summary, why, hint, bad.strip("\n"), good.strip("\n"))
-    if code in RULES and RULES[code] != r:
-        raise ValueError(f"rule code {code} defined twice")
-    RULES[code] = r
-    return r
 
 
 @dataclass

@@ -11,7 +11,8 @@ from convcalc import dims
 from convcalc.diagnostics import Diagnostic, Severity
 from convcalc.graph import LayerCall
 from convcalc.linter import labels
-from convcalc.linter.registry import PASS_THROUGH, ModelView, activation_of, check, define_rule
+from convcalc.linter.registry import PASS_THROUGH, ModelView, activation_of, check
+from convcalc.rules import define_rule
 from convcalc.types import Span, format_shape
 
 E, W = Severity.ERROR, Severity.WARNING
