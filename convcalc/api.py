@@ -124,17 +124,22 @@ def _analyze(
 ) -> Report:
     name, loaded = load(source, call)
     report = Report(name, diagnostics=list(loaded.diagnostics), usable=loaded.usable)
-    graphs = loaded.models
-    if model is not None:
-        graphs = [g for g in graphs if g.name == model]
-        if not graphs and loaded.models:
-            names = ", ".join(g.name for g in loaded.models)
-            raise UsageError(f"no model named {model!r} (found: {names})")
-    for g in graphs:
+    for g in select_models(loaded, model):
         report.models.append(analyze_graph(g, input_shapes))
     if report.usable and not loaded.models and not _has_error(report.diagnostics):
         report.diagnostics.append(rules.NO_MODEL.diagnostic(f"{name}: no Keras model found"))
     return report
+
+
+def select_models(loaded: Loaded, model: str | None) -> list[LayerGraph]:
+    """The models read, or only the one named ``model`` (a UsageError if none is)."""
+    if model is None:
+        return list(loaded.models)
+    graphs = [g for g in loaded.models if g.name == model]
+    if not graphs and loaded.models:
+        names = ", ".join(g.name for g in loaded.models)
+        raise UsageError(f"no model named {model!r} (found: {names})")
+    return graphs
 
 
 def _has_error(diags: Sequence[Diagnostic]) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from convcalc import dims, rules
-from convcalc.api import InputShape, analyze_graph, load
+from convcalc.api import InputShape, UsageError, analyze_graph, load, select_models
 from convcalc.diagnostics import Diagnostic, Severity
 from convcalc.executor import (
     FAILED,
@@ -400,16 +400,9 @@ def check(source: str | Path, *,
     config's initialisers drawn with ``seed``. ``keep_outputs`` keeps every layer's
     output arrays in the result (memory grows with the model).
     """
-    from convcalc.api import UsageError
-
     name, loaded = load(source, call)
     result = CheckResult(name, diagnostics=list(loaded.diagnostics), usable=loaded.usable)
-    graphs = loaded.models
-    if model is not None:
-        graphs = [g for g in graphs if g.name == model]
-        if not graphs and loaded.models:
-            found = ", ".join(g.name for g in loaded.models)
-            raise UsageError(f"no model named {model!r} (found: {found})")
+    graphs = select_models(loaded, model)
     if batch < 1:
         raise UsageError(f"the batch size must be positive, got {batch}")
     path = Path(source) if isinstance(source, Path) or name == str(source) else None

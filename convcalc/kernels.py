@@ -14,7 +14,7 @@ Layer modules import this lazily (inside ``forward``), so analysis never pays fo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -233,10 +233,10 @@ def conv_transpose(x: Array, kernel: Array, strides: Sequence[int], dilation: Se
 
 
 # -------------------------------------------------------------------------- pooling
-def max_pool(x: Array, window: Sequence[int], strides: Sequence[int], pads: Pads) -> Array:
-    """y[n, o, c] = max_t xpad[n, o*s + t, c], padding never chosen (-inf)."""
+def _fold_windows(xp: Array, window: Sequence[int], strides: Sequence[int],
+                  fold: Callable[[Array, Array], object]) -> Array:
+    """Fold the window taps of padded ``xp`` into one array, tap by tap, in place."""
     rank = len(window)
-    xp = pad(x, pads, -np.inf)
     out = [window_output(xp.shape[1 + i], window[i], strides[i]) for i in range(rank)]
     ones = (1,) * rank
     y: Array | None = None
@@ -245,9 +245,15 @@ def max_pool(x: Array, window: Sequence[int], strides: Sequence[int], pads: Pads
         if y is None:
             y = tap.copy()
         else:
-            np.maximum(y, tap, out=y)
+            fold(y, tap)
     assert y is not None
     return y
+
+
+def max_pool(x: Array, window: Sequence[int], strides: Sequence[int], pads: Pads) -> Array:
+    """y[n, o, c] = max_t xpad[n, o*s + t, c], padding never chosen (-inf)."""
+    return _fold_windows(pad(x, pads, -np.inf), window, strides,
+                         lambda y, tap: np.maximum(y, tap, out=y))
 
 
 def average_pool(x: Array, window: Sequence[int], strides: Sequence[int],
@@ -255,17 +261,8 @@ def average_pool(x: Array, window: Sequence[int], strides: Sequence[int],
     """y[n, o, c] = sum_t xpad[n, o*s + t, c] / count(o), count = window pixels inside
     the input (padding is not counted)."""
     rank = len(window)
-    xp = pad(x, pads)
-    out = [window_output(xp.shape[1 + i], window[i], strides[i]) for i in range(rank)]
-    ones = (1,) * rank
-    y: Array | None = None
-    for offset in np.ndindex(*window):
-        tap = xp[_tap(offset, ones, out, strides)]
-        if y is None:
-            y = tap.copy()
-        else:
-            y += tap
-    assert y is not None
+    y = _fold_windows(pad(x, pads), window, strides, lambda y, tap: np.add(y, tap, out=y))
+    out = y.shape[1:1 + rank]
     if not any(a or b for a, b in pads):
         y *= np.asarray(1 / math.prod(window), y.dtype)
         return y
