@@ -25,9 +25,10 @@ from convcalc.dims import Dim
 from convcalc.layers import lookup
 from convcalc.layers.attention import Attention, MultiHeadAttention
 from convcalc.layers.base import ConfigError, InferContext, LayerSpec, ShapeError
+from convcalc.layers.conv_recurrent import ConvLSTM2D
 from convcalc.layers.core import Dense
 from convcalc.layers.lambda_layer import Lambda
-from convcalc.layers.recurrent import GRU, LSTM, ConvLSTM2D, SimpleRNN
+from convcalc.layers.recurrent import GRU, LSTM, SimpleRNN
 from convcalc.layers.wrappers import Bidirectional, TimeDistributed, keras_auto_name
 from convcalc.rules import INCOMPATIBLE_INPUT, SHAPE_UNKNOWN, WRONG_RANK
 from convcalc.types import TensorType

@@ -7,6 +7,7 @@ from convcalc.layers import (  # noqa: F401  (each module registers its specs)
     attention,
     augmentation,
     color_augmentation,
+    conv_recurrent,
     convolution,
     core,
     embedding,
