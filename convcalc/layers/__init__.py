@@ -9,6 +9,7 @@ from convcalc.layers import (  # noqa: F401  (each module registers its specs)
     color_augmentation,
     conv_recurrent,
     convolution,
+    convolution_transpose,
     core,
     embedding,
     lambda_layer,

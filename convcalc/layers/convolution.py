@@ -1,4 +1,5 @@
-"""Convolution layers: Conv1D/2D/3D, their transposes, depthwise and separable convolutions.
+"""Convolution layers: Conv1D/2D/3D, depthwise and separable convolutions (the transposes
+are in :mod:`convcalc.layers.convolution_transpose`).
 
 MACs per sample (bias adds not counted):
 conv = out_spatial * prod(k) * in_c / groups * filters;
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from convcalc.kernels import Array
 
 __all__ = [
-    "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose",
+    "Conv1D", "Conv2D", "Conv3D",
     "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
     # re-exported for specs that still import them from here
     "SpatialSpec", "format_sizes", "join_channels", "split_channels",
@@ -61,7 +62,7 @@ _PADDINGS = frozenset(("valid", "same", "causal"))
 _KERAS1_PREFIXES = ("Convolution", "AtrousConvolution", "SeparableConvolution", "Deconvolution")
 
 
-def _nonneg_ntuple(v: Any, cls: type[LayerSpec]) -> tuple[int, ...]:
+def nonneg_ntuple(v: Any, cls: type[LayerSpec]) -> tuple[int, ...]:
     """An int or a sequence of ``cls.rank`` ints >= 0."""
     rank: int = cls.rank  # type: ignore[attr-defined]
     if isinstance(v, (list, tuple)):
@@ -83,7 +84,7 @@ def _keras1_kernel_call(
     reading.
     """
     keras1_name = written_as is not None and written_as.startswith(_KERAS1_PREFIXES)
-    if not (keras1_name or any(k in kwargs for k in _K1_RENAMED)):
+    if not (keras1_name or any(k in kwargs for k in K1_RENAMED)):
         return False
     if len(args) < rank + 1 or not all(is_int_value(a) for a in args[1:rank + 1]):
         return False
@@ -94,7 +95,7 @@ def _keras1_kernel_call(
 
 
 # ---------------------------------------------------------------------------- bases
-class _Windowed(SpatialSpec):
+class WindowedSpec(SpatialSpec):
     """Arguments and rules shared by every convolution kind."""
 
     family = "convolution"
@@ -205,7 +206,7 @@ class _Windowed(SpatialSpec):
         return ", ".join(parts)
 
 
-class _Conv(_Windowed):
+class _Conv(WindowedSpec):
     """A convolution: kernel (k..., in/groups, filters), bias (filters,)."""
 
     allows_strided_dilation = False
@@ -215,7 +216,7 @@ class _Conv(_Windowed):
     kernel_initializer: Initializer | None = option(default=GLOROT_UNIFORM, convert=arg.initializer)
 
     def validate(self) -> None:
-        _Windowed.validate(self)
+        WindowedSpec.validate(self)
         if is_int_value(self.filters) and self.filters % self.groups:  # type: ignore[operator]
             raise ConfigError(
                 f"{self.class_name}: filters={self.filters} is not divisible by "
@@ -275,79 +276,7 @@ class _Conv(_Windowed):
         return text if self.groups == 1 else f"{text}, g{self.groups}"
 
 
-class _ConvTranspose(_Windowed):
-    """A transposed convolution: kernel (k..., filters, in), bias (filters,)."""
-
-    allows_strided_dilation = False
-
-    filters: Dim = option(convert=arg.positive_dim)
-    output_padding: tuple[int, ...] | None = option(
-        default=None, convert=arg.optional(_nonneg_ntuple))
-    kernel_initializer: Initializer | None = option(default=GLOROT_UNIFORM, convert=arg.initializer)
-
-    def validate(self) -> None:
-        _Windowed.validate(self)
-        if self.output_padding is not None and any(
-            p >= s for p, s in zip(self.output_padding, self.strides, strict=True)
-        ):
-            raise ConfigError(
-                f"{self.class_name}: output_padding={self.output_padding} must be smaller "
-                f"than strides={self.strides} on every axis", "output_padding")
-
-    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
-        """k' = (k-1)*d + 1; valid: (L-1)*s + max(k', s) (or + k' + output_padding);
-        same: L*s (or (L-1)*s + k' % 2 + output_padding)"""
-        x, spatial, _ = self._input(inputs)
-        pads = self.output_padding or (None,) * self.rank
-        out = tuple(
-            shapes.conv_transpose_output_length(n, k, s, self.padding, p, d)
-            for n, k, s, p, d in zip(spatial, self.kernel_size, self.strides, pads,
-                                     self.dilation_rate, strict=True)
-        )
-        ctx.require_positive(
-            out,
-            f"{self.class_name}: output {format_shape(out)} of input {format_shape(x.shape)} "
-            f"has an empty axis (padding='same' with an even kernel and "
-            f"output_padding={self.output_padding})",
-        )
-        return (x.with_shape(join_channels(x.batch, out, self.filters, self.data_format)),)
-
-    def weights(self, inputs: Sequence[TensorType]) -> tuple[WeightSpec, ...]:
-        _, channels = split_channels(inputs[0], self.data_format)
-        kernel = WeightSpec("kernel", (*self.kernel_size, self.filters, channels),
-                            initializer=self.kernel_initializer)
-        if not self.use_bias:
-            return (kernel,)
-        return kernel, WeightSpec("bias", (self.filters,), initializer=self.bias_initializer)
-
-    def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
-        """in_spatial * prod(k) * in_c * filters"""
-        in_spatial, _ = split_channels(inputs[0], self.data_format)
-        return dims.mul(dims.prod(in_spatial), self.weights(inputs)[0].size)
-
-    def forward(
-        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
-    ) -> tuple[Array, ...]:
-        """activation(conv_transpose(x, kernel) + bias), padded as Keras pads the
-        stride-dilated input."""
-        from convcalc import kernels
-
-        x = self._channels_last(inputs[0])
-        extra = self.output_padding or (None,) * self.rank
-        pads = [kernels.transpose_pads(k, s, d, self.padding, p)
-                for k, s, d, p in zip(self.kernel_size, self.strides, self.dilation_rate,
-                                      extra, strict=True)]
-        y = kernels.conv_transpose(x, weights[0], self.strides, self.dilation_rate, pads)
-        return (self._finish(y, weights[1] if self.use_bias else None),)
-
-    def summary(self) -> str:
-        text = self._summary([str(self.filters)])
-        if self.output_padding is not None:
-            text += f", op{format_sizes(self.output_padding)}"
-        return text
-
-
-class _DepthwiseConv(_Windowed):
+class _DepthwiseConv(WindowedSpec):
     """A depthwise convolution: kernel (k..., in, depth_multiplier), bias (in * dm,)."""
 
     depth_multiplier: int = option(default=1, convert=arg.positive_int)
@@ -392,7 +321,7 @@ class _DepthwiseConv(_Windowed):
         return text if self.depth_multiplier == 1 else f"{text}, x{self.depth_multiplier}"
 
 
-class _SeparableConv(_Windowed):
+class _SeparableConv(WindowedSpec):
     """Depthwise then pointwise: depthwise_kernel (k..., in, dm), pointwise_kernel
     (1..., in * dm, filters), bias (filters,)."""
 
@@ -456,21 +385,19 @@ class _SeparableConv(_Windowed):
 
 
 # ------------------------------------------------------------------ positional orders
-_CONV_TAIL = ("activation", "use_bias", "kernel_initializer", "bias_initializer",
+CONV_TAIL = ("activation", "use_bias", "kernel_initializer", "bias_initializer",
               "kernel_regularizer", "bias_regularizer", "activity_regularizer",
               "kernel_constraint", "bias_constraint")
 _CONV_POSITIONAL = ("filters", "kernel_size", "strides", "padding", "data_format",
-                    "dilation_rate", "groups", *_CONV_TAIL)
-_K1_TAIL = ("W_regularizer", "b_regularizer", "activity_regularizer", "W_constraint",
+                    "dilation_rate", "groups", *CONV_TAIL)
+K1_TAIL = ("W_regularizer", "b_regularizer", "activity_regularizer", "W_constraint",
             "b_constraint", "bias")
-_K1_RENAMED = {
+K1_RENAMED = {
     "nb_filter": "filters", "border_mode": "padding", "subsample": "strides",
     "subsample_length": "strides", "filter_length": "kernel_size", "init": "kernel_initializer",
     "bias": "use_bias", "dim_ordering": "data_format", "atrous_rate": "dilation_rate",
 }
-_K1_SEPARABLE_RENAMED = {k: v for k, v in _K1_RENAMED.items() if k != "init"}
-_TRANSPOSE_POSITIONAL = ("filters", "kernel_size", "strides", "padding", "output_padding",
-                         "data_format", "dilation_rate", *_CONV_TAIL)
+_K1_SEPARABLE_RENAMED = {k: v for k, v in K1_RENAMED.items() if k != "init"}
 _DEPTHWISE_POSITIONAL = ("kernel_size", "strides", "padding", "depth_multiplier", "data_format",
                          "dilation_rate", "activation", "use_bias", "depthwise_initializer",
                          "bias_initializer")
@@ -489,9 +416,9 @@ class Conv1D(_Conv):
     rank = 1
     allows_causal = True
     positional = _CONV_POSITIONAL
-    renamed = _K1_RENAMED
+    renamed = K1_RENAMED
     keras1_positional = ("nb_filter", "filter_length", "init", "activation", "weights",
-                         "border_mode", "subsample_length", *_K1_TAIL)
+                         "border_mode", "subsample_length", *K1_TAIL)
 
     examples = (
         Example({"filters": 4, "kernel_size": 3}, ((None, 10, 3),)),
@@ -532,9 +459,9 @@ class Conv2D(_Conv):
     aliases = ("Convolution2D", "AtrousConvolution2D")
     rank = 2
     positional = _CONV_POSITIONAL
-    renamed = _K1_RENAMED
+    renamed = K1_RENAMED
     keras1_positional = ("nb_filter", "nb_row", "nb_col", "init", "activation", "weights",
-                         "border_mode", "subsample", "dim_ordering", *_K1_TAIL)
+                         "border_mode", "subsample", "dim_ordering", *K1_TAIL)
     kernel_parts = ("nb_row", "nb_col")
 
     examples = (
@@ -582,10 +509,10 @@ class Conv3D(_Conv):
     aliases = ("Convolution3D",)
     rank = 3
     positional = _CONV_POSITIONAL
-    renamed = _K1_RENAMED
+    renamed = K1_RENAMED
     keras1_positional = ("nb_filter", "kernel_dim1", "kernel_dim2", "kernel_dim3", "init",
                          "activation", "weights", "border_mode", "subsample", "dim_ordering",
-                         *_K1_TAIL)
+                         *K1_TAIL)
     kernel_parts = ("kernel_dim1", "kernel_dim2", "kernel_dim3")
 
     examples = (
@@ -605,109 +532,6 @@ class Conv3D(_Conv):
     )
 
 
-# ------------------------------------------------------------------------ transposes
-@register
-class Conv1DTranspose(_ConvTranspose):
-    """1-D transposed convolution (up-sampling by the stride)."""
-
-    class_name = "Conv1DTranspose"
-    aliases = ("Convolution1DTranspose",)
-    rank = 1
-    positional = _TRANSPOSE_POSITIONAL
-    renamed = _K1_RENAMED
-
-    examples = (
-        Example({"filters": 4, "kernel_size": 3}, ((None, 5, 2),)),
-        Example({"filters": 4, "kernel_size": 2, "strides": 3}, ((None, 5, 2),)),
-        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
-                ((None, 5, 2),)),
-        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
-                 "output_padding": 0}, ((None, 5, 2),)),
-        Example({"filters": 4, "kernel_size": 4, "strides": 3, "output_padding": 2,
-                 "data_format": "channels_first"}, ((None, 2, 5),)),
-        Example({"filters": 4, "kernel_size": 3, "dilation_rate": 2}, ((None, None, 2),)),
-        Example({"filters": 3, "kernel_size": 4, "strides": 2, "padding": "same",
-                 "output_padding": 1}, ((None, 6, 2),)),
-        Example({"filters": 3, "kernel_size": 2, "dilation_rate": 3, "padding": "same",
-                 "activation": "relu"}, ((None, 6, 2),)),
-        Example({"filters": 3, "kernel_size": 2, "strides": 2, "activation": "softmax",
-                 "data_format": "channels_first"}, ((None, 2, 4),)),
-        Example({"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 2},
-                ((None, 5, 2),), fails=True),
-        Example({"filters": 4, "kernel_size": 3, "padding": "causal"}, ((None, 5, 2),),
-                fails=True),
-    )
-
-
-@register
-class Conv2DTranspose(_ConvTranspose):
-    """2-D transposed convolution (up-sampling by the stride)."""
-
-    class_name = "Conv2DTranspose"
-    aliases = ("Convolution2DTranspose", "Deconvolution2D")
-    rank = 2
-    positional = _TRANSPOSE_POSITIONAL
-    renamed = _K1_RENAMED
-    keras1_positional = ("nb_filter", "nb_row", "nb_col", "output_shape", "init", "activation",
-                         "weights", "border_mode", "subsample", "dim_ordering", *_K1_TAIL)
-    kernel_parts = ("nb_row", "nb_col")
-
-    examples = (
-        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
-                ((None, 7, 7, 3),)),
-        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
-                 "output_padding": 0}, ((None, 7, 7, 3),)),
-        Example({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
-                 "output_padding": 1}, ((None, 7, 6, 3),)),
-        Example({"filters": 4, "kernel_size": 4, "strides": 2, "padding": "same",
-                 "output_padding": (0, 1)}, ((None, 7, 6, 3),)),
-        Example({"filters": 4, "kernel_size": 2, "strides": (3, 2)}, ((None, 5, 4, 3),)),
-        Example({"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 1,
-                 "use_bias": False}, ((None, 5, 4, 3),)),
-        Example({"filters": 4, "kernel_size": (3, 2), "dilation_rate": 2, "padding": "same"},
-                ((None, 5, 4, 3),)),
-        Example({"filters": 4, "kernel_size": 3, "strides": 2,
-                 "data_format": "channels_first"}, ((None, 3, 5, None),)),
-        Example({"filters": 2, "kernel_size": 5}, ((None, 3, 2, 3),)),
-        Example({"filters": 2, "kernel_size": 2, "strides": 3, "padding": "same"},
-                ((None, 3, 4, 3),)),
-        Example({"filters": 2, "kernel_size": 2, "strides": 3, "padding": "same",
-                 "output_padding": (2, 0)}, ((None, 3, 4, 3),)),
-        Example({"filters": 2, "kernel_size": (1, 4), "strides": (2, 3), "padding": "same",
-                 "output_padding": (1, 2), "data_format": "channels_first"},
-                ((None, 3, 4, 3),)),
-        Example({"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 2},
-                ((None, 5, 5, 3),), fails=True),
-        Example({"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
-                ((None, 5, 5, 3),), fails=True),
-        Example({"filters": 4, "kernel_size": 3}, ((None, 5, 3),), fails=True),
-    )
-
-
-@register
-class Conv3DTranspose(_ConvTranspose):
-    """3-D transposed convolution (up-sampling by the stride)."""
-
-    class_name = "Conv3DTranspose"
-    aliases = ("Convolution3DTranspose", "Deconvolution3D")
-    rank = 3
-    positional = ("filters", "kernel_size", "strides", "padding", "data_format",
-                  "output_padding", "dilation_rate", *_CONV_TAIL)
-    renamed = _K1_RENAMED
-
-    examples = (
-        Example({"filters": 2, "kernel_size": 3, "strides": 2}, ((None, 3, 4, 5, 2),)),
-        Example({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same",
-                 "output_padding": (0, 1, 0)}, ((None, 3, 4, 5, 2),)),
-        Example({"filters": 2, "kernel_size": (2, 1, 3), "data_format": "channels_first"},
-                ((None, 3, 4, None, 5),)),
-        Example({"filters": 2, "kernel_size": 2, "dilation_rate": 2, "padding": "same"},
-                ((None, 3, 4, 2, 2),)),
-        Example({"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 3},
-                ((None, 3, 4, 5, 2),), fails=True),
-    )
-
-
 # ------------------------------------------------------------------------ depthwise
 @register
 class DepthwiseConv1D(_DepthwiseConv):
@@ -716,7 +540,7 @@ class DepthwiseConv1D(_DepthwiseConv):
     class_name = "DepthwiseConv1D"
     rank = 1
     positional = _DEPTHWISE_POSITIONAL
-    renamed = _K1_RENAMED
+    renamed = K1_RENAMED
 
     examples = (
         Example({"kernel_size": 3}, ((None, 9, 4),)),
@@ -737,7 +561,7 @@ class DepthwiseConv2D(_DepthwiseConv):
     class_name = "DepthwiseConv2D"
     rank = 2
     positional = _DEPTHWISE_POSITIONAL
-    renamed = _K1_RENAMED
+    renamed = K1_RENAMED
 
     examples = (
         Example({"kernel_size": 3}, ((None, 7, 8, 4),)),
