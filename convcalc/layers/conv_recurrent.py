@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from convcalc import dims, shapes
+from convcalc import dims
 from convcalc.dims import Dim
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
@@ -17,7 +17,13 @@ from convcalc.layers.base import (
     register,
 )
 from convcalc.layers.common import activation_flops
-from convcalc.layers.convolution import SpatialSpec, format_sizes, join_channels, split_channels
+from convcalc.layers.spatial import (
+    SpatialSpec,
+    conv_window_output,
+    format_sizes,
+    join_channels,
+    split_channels,
+)
 from convcalc.rules import INCOMPATIBLE_INPUT
 from convcalc.types import Shape, TensorType, WeightSpec, format_shape
 
@@ -85,18 +91,9 @@ class _ConvLSTM(Recurrent, SpatialSpec):
                 "Give the Input fixed spatial sizes and channels (only the time axis may "
                 "be None).",
             )
-        out = tuple(
-            shapes.conv_output_length(n, k, s, self.padding, d)
-            for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate,
-                                  strict=True)
-        )
-        if self.padding == "valid":
-            ctx.require_positive(
-                out,
-                f"{self.class_name}: a {format_sizes(self.kernel_size)} kernel does not fit "
-                f"the steps of {format_shape(x.shape)} with padding='valid' (output "
-                f"{format_shape(out)})",
-            )
+        out = conv_window_output(self.class_name, spatial, self.kernel_size, self.strides,
+                                 self.dilation_rate, self.padding, ctx,
+                                 f"the steps of {format_shape(x.shape)}")
         return join_channels(x.batch, out, self.filters, self.data_format)[1:]
 
     def cell_weights(self, x: TensorType) -> tuple[WeightSpec, ...]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from convcalc import dims, shapes
+from convcalc import dims
 from convcalc.dims import Dim
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
@@ -36,6 +36,7 @@ from convcalc.layers.common import activation_flops, elements, expect_rank, one_
 from convcalc.layers.core import GLOROT_UNIFORM, ZEROS
 from convcalc.layers.spatial import (
     SpatialSpec,
+    conv_window_output,
     expand_ints,
     format_sizes,
     is_int_value,
@@ -140,24 +141,9 @@ class WindowedSpec(SpatialSpec):
         self, x: TensorType, spatial: Sequence[Dim], ctx: InferContext
     ) -> tuple[Dim, ...]:
         """Output spatial dims of a (non-transposed) convolution window."""
-        out = tuple(
-            shapes.conv_output_length(n, k, s, self.padding, d)
-            for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate,
-                                  strict=True)
-        )
-        if self.padding == "valid":
-            ctx.require_positive(
-                out,
-                f"{self.class_name}: a {format_sizes(self.kernel_size)} kernel"
-                f"{self._dilation_note()} does not fit the input {format_shape(x.shape)} "
-                f"with padding='valid' (output {format_shape(out)})",
-            )
-        return out
-
-    def _dilation_note(self) -> str:
-        if max(self.dilation_rate) == 1:
-            return ""
-        return f" with dilation {format_sizes(self.dilation_rate)}"
+        return conv_window_output(self.class_name, spatial, self.kernel_size, self.strides,
+                                  self.dilation_rate, self.padding, ctx,
+                                  f"the input {format_shape(x.shape)}")
 
     def _bias_and_activation(self, out: TensorType) -> Dim:
         n = elements(out)

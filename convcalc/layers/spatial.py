@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from convcalc import shapes
 from convcalc.dims import Dim
-from convcalc.layers.base import ConfigError, LayerSpec
-from convcalc.types import Shape, TensorType
+from convcalc.layers.base import ConfigError, InferContext, LayerSpec
+from convcalc.types import Shape, TensorType, format_shape
 
 
 def is_int_value(v: Any) -> bool:
@@ -100,3 +101,21 @@ def join_channels(batch: Dim, spatial: Sequence[Dim], channels: Dim, data_format
 def format_sizes(values: Sequence[int]) -> str:
     """``3x3`` for a kernel (``3`` when there is one axis)."""
     return "x".join(str(v) for v in values)
+
+
+def conv_window_output(owner: str, spatial: Sequence[Dim], kernel: Sequence[int],
+                       strides: Sequence[int], dilation: Sequence[int], padding: str,
+                       ctx: InferContext, fitted: str) -> tuple[Dim, ...]:
+    """Output spatial dims of a convolution window sliding over ``spatial``; with
+    padding='valid', a window that does not fit ``fitted`` (what it slides over, in
+    words) is an error of ``owner``."""
+    out = tuple(shapes.conv_output_length(n, k, s, padding, d)
+                for n, k, s, d in zip(spatial, kernel, strides, dilation, strict=True))
+    if padding == "valid":
+        dilated = f" with dilation {format_sizes(dilation)}" if max(dilation) > 1 else ""
+        ctx.require_positive(
+            out,
+            f"{owner}: a {format_sizes(kernel)} kernel{dilated} does not fit {fitted} "
+            f"with padding='valid' (output {format_shape(out)})",
+        )
+    return out
