@@ -86,6 +86,7 @@ class Activation(LayerSpec):
 
     class_name = "Activation"
     family = "activation"
+    supports_masking = True
     positional = ("activation",)
 
     activation: str = option(convert=activation_name)
@@ -132,6 +133,7 @@ class ReLU(LayerSpec):
 
     class_name = "ReLU"
     family = "activation"
+    supports_masking = True
     positional = ("max_value", "negative_slope", "threshold")
 
     max_value: float | None = option(default=None, convert=arg.optional(arg.to_float))
@@ -182,6 +184,7 @@ class LeakyReLU(LayerSpec):
 
     class_name = "LeakyReLU"
     family = "activation"
+    supports_masking = True
     positional = ("negative_slope",)
     renamed = {"alpha": "negative_slope"}
 
@@ -227,6 +230,7 @@ class PReLU(LayerSpec):
 
     class_name = "PReLU"
     family = "activation"
+    supports_masking = True
     positional = ("alpha_initializer", "alpha_regularizer", "alpha_constraint", "shared_axes")
     renamed = {"init": "alpha_initializer"}
 
@@ -294,6 +298,7 @@ class ELU(LayerSpec):
 
     class_name = "ELU"
     family = "activation"
+    supports_masking = True
     positional = ("alpha",)
 
     alpha: float = option(default=1.0, convert=arg.to_float)
@@ -329,6 +334,8 @@ class Softmax(LayerSpec):
 
     class_name = "Softmax"
     family = "activation"
+    supports_masking = True
+    mask_in_call = True
     positional = ("axis",)
 
     axis: tuple[int, ...] = option(default=(-1,), convert=arg.axes)
@@ -380,6 +387,7 @@ class ThresholdedReLU(LayerSpec):
     class_name = "ThresholdedReLU"
     in_keras3 = False
     family = "activation"
+    supports_masking = True  # as in Keras 2
     positional = ("theta",)
 
     theta: float = option(default=1.0, convert=arg.optional(arg.to_float))

@@ -88,6 +88,8 @@ class MultiHeadAttention(LayerSpec):
                   "activity_regularizer", "kernel_constraint", "bias_constraint", "use_gate",
                   "seed")
     call_args = ("query", "value", "key")
+    supports_masking = True
+    clears_input_masks = True
 
     num_heads: int = option(convert=arg.positive_int)
     key_dim: int = option(convert=arg.positive_int)
@@ -353,6 +355,13 @@ class MultiHeadAttention(LayerSpec):
             mask = mask & (np.abs(rows - cols) < self.sliding_window)
         return mask[:, None]  # the heads axis
 
+    def mask_arguments(self, masks: Sequence[Array | None]) -> dict[str, Any]:
+        """query_mask, value_mask and key_mask: the masks of those inputs (Keras fills
+        in ``<argument>_mask`` for each tensor argument of a call with several); the
+        output keeps the query's mask."""
+        names = ("query_mask", "value_mask", "key_mask")
+        return {n: m for n, m in zip(names, masks, strict=False) if m is not None}
+
     def summary(self) -> str:
         return f"{self.num_heads} heads, key_dim {self.key_dim}"
 
@@ -374,12 +383,19 @@ class _ScoreAttention(LayerSpec):
     """
 
     family = "attention"
+    supports_masking = True
+    mask_in_call = True
 
     use_scale: bool = option(default=False, convert=arg.to_bool)
     dropout: float = option(default=0.0, convert=arg.to_float)
 
     def _additive(self) -> bool:
         raise NotImplementedError
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Array | None],
+                     call_kwargs: Mapping[str, Any]) -> Sequence[Array | None]:
+        """The query's mask, on the output (not on the scores)."""
+        return self.previous_masks(masks, call_kwargs)[:1]
 
     def num_outputs(self, call_kwargs: Mapping[str, Any] | None = None) -> int:
         return 2 if _scores_requested(call_kwargs) else 1

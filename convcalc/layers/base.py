@@ -203,6 +203,15 @@ class LayerSpec:
     pure: ClassVar[bool] = True
     """Whether the rules depend only on the arguments and inputs (so results may be
     reused); False for layers whose rules interpret the analysed program's code."""
+    supports_masking: ClassVar[bool] = False
+    """Keras's ``supports_masking``: the outputs keep a mask (by default the first call
+    argument's); without it a mask stops here."""
+    mask_in_call: ClassVar[bool] = False
+    """Whether the layer reads its inputs' masks (Keras's ``call`` takes ``mask``, or
+    reads them off its input tensors); the forward gets them in ``call_kwargs``."""
+    clears_input_masks: ClassVar[bool] = False
+    """Whether Keras's ``call`` removes the masks of its input tensors, so that layers
+    reading those tensors after it see none."""
     _fields: ClassVar[tuple[Option, ...]] = ()
 
     # ------------------------------------------------------------------ the record
@@ -385,6 +394,37 @@ class LayerSpec:
         Training-only behaviour (dropout, noise, augmentation) is the identity.
         """
         raise NotImplementedError(f"{self.class_name} has no NumPy forward")
+
+    # ------------------------------------------------------------------ Keras masks
+    # A mask is a boolean array over the leading axes of a tensor (batch, steps for a
+    # sequence): False marks padding. ``masks`` holds one per input, None where the
+    # input carries none.
+    def makes_mask(self) -> bool:
+        """Whether the outputs may carry a mask when no input does."""
+        return False
+
+    def mask_arguments(self, masks: Sequence[Array | None]) -> dict[str, Any]:
+        """The mask call arguments Keras fills in from the input masks: ``mask`` for a
+        call that takes it and has one tensor argument (the input's mask, or a list for
+        a list of inputs); none when several arguments carry tensors."""
+        if not self.mask_in_call or (len(self.call_args) > 1 and len(masks) > 1):
+            return {}
+        return {"mask": masks[0] if len(masks) == 1 else list(masks)}
+
+    def previous_masks(self, masks: Sequence[Array | None],
+                       call_kwargs: Mapping[str, Any]) -> list[Array | None]:
+        """Keras's ``previous_mask``, flattened: the ``mask`` argument, else the masks
+        of the first call argument (every input when it is a list)."""
+        given = call_kwargs.get("mask")
+        if given is not None:
+            return list(given) if isinstance(given, (list, tuple)) else [given]
+        return list(masks) if len(self.call_args) <= 1 else list(masks[:1])
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Array | None],
+                     call_kwargs: Mapping[str, Any]) -> Sequence[Array | None]:
+        """The output masks, in order (missing ones are None): with masking support the
+        previous masks pass through, else none (Keras's default ``compute_mask``)."""
+        return self.previous_masks(masks, call_kwargs) if self.supports_masking else ()
 
     def summary(self) -> str:
         """The few arguments worth showing next to the layer name."""

@@ -1,4 +1,4 @@
-"""Core layers: InputLayer and Dense."""
+"""Core layers: InputLayer, Dense and Masking."""
 
 from __future__ import annotations
 
@@ -126,6 +126,7 @@ class Dense(LayerSpec):
 
     class_name = "Dense"
     family = "core"
+    supports_masking = True
     positional = ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer")
     renamed = {"output_dim": "units", "init": "kernel_initializer", "bias": "use_bias"}
 
@@ -183,3 +184,52 @@ class Dense(LayerSpec):
     def summary(self) -> str:
         act = "" if self.activation == "linear" else f", {self.activation}"
         return f"{self.units}{act}"
+
+
+@register
+class Masking(LayerSpec):
+    """Mask the positions whose features (last axis) all equal ``mask_value``: their
+    outputs become 0 and the output mask is any(x != mask_value) over the last axis."""
+
+    class_name = "Masking"
+    family = "core"
+    positional = ("mask_value",)
+    supports_masking = True
+
+    mask_value: float = option(default=0.0, convert=arg.to_float)
+
+    examples = (
+        Example({}, ((None, 5, 3),)),
+        Example({"mask_value": -1.0}, ((None, 4, 3, 2),)),
+    )
+
+    def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
+        """Same shape as the input."""
+        return (one_input(inputs, self.class_name),)
+
+    def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
+        """input elements (one comparison each)"""
+        return elements(inputs[0])
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """x where any feature differs from mask_value, else 0."""
+        import numpy as np
+
+        x = np.asarray(inputs[0])
+        keep = np.any(x != self.mask_value, axis=-1, keepdims=True)
+        return (np.where(keep, x, np.zeros((), x.dtype)),)
+
+    def makes_mask(self) -> bool:
+        return True
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Array | None],
+                     call_kwargs: Mapping[str, Any]) -> Sequence[Array | None]:
+        """any(x != mask_value) over the last axis (any incoming mask is replaced)."""
+        import numpy as np
+
+        return (np.any(np.asarray(inputs[0]) != self.mask_value, axis=-1),)
+
+    def summary(self) -> str:
+        return "" if self.mask_value == 0.0 else f"mask {self.mask_value:g}"

@@ -132,5 +132,15 @@ class Embedding(LayerSpec):
         ids = np.asarray(inputs[0]).astype(np.int64)
         return (np.take(table, ids, axis=0).astype(np.float32),)
 
+    def makes_mask(self) -> bool:
+        return self.mask_zero
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Array | None],
+                     call_kwargs: Mapping[str, Any]) -> Sequence[Array | None]:
+        """With mask_zero, ids != 0 (any incoming mask is replaced); else none."""
+        import numpy as np
+
+        return (np.asarray(inputs[0]) != 0,) if self.mask_zero else ()
+
     def summary(self) -> str:
         return f"{self.input_dim} -> {self.output_dim}" + (", mask 0" if self.mask_zero else "")

@@ -112,6 +112,9 @@ class Lambda(LayerSpec):
     output_shape: OutputShape = option(default=None, convert=_output_shape)
     keras_activation: str | None = option(default=None, convert=arg.optional(arg.to_str))
     """The name of the wrapped function when it is one of ``keras.activations``."""
+    mask: str | None = option(default=None, convert=arg.optional(_function))
+    """The output mask (a function or a tensor, kept as a label): without one, an
+    input's mask stops here."""
 
     examples = (
         Example({"function": {"module": "keras.activations", "class_name": "function",
@@ -198,6 +201,19 @@ class Lambda(LayerSpec):
                 f"Lambda ({self.function}): convcalc never executes the wrapped function; "
                 "only a Keras activation applied to one tensor has a NumPy forward")
         return (apply_activation(name, inputs[0]),)
+
+    def makes_mask(self) -> bool:
+        return self.mask is not None
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Array | None],
+                     call_kwargs: Mapping[str, Any]) -> Sequence[Array | None]:
+        """None without a ``mask``; a given one is never run or decoded, so the call's
+        outputs are not computed (NotImplementedError)."""
+        if self.mask is None:
+            return ()
+        raise NotImplementedError(
+            f"Lambda ({self.function}): its mask ({self.mask}) is never executed, so the "
+            "mask of its output is unknown")
 
     def summary(self) -> str:
         shapes = self.declared_shapes()

@@ -110,6 +110,7 @@ class _ElementwiseMerge(LayerSpec):
     """An element-wise merge of two or more tensors (broadcasting size-1 axes)."""
 
     family = "merging"
+    supports_masking = True
 
     examples: ClassVar[tuple[Example, ...]] = (
         Example({}, ((None, 3, 4), (None, 3, 4))),
@@ -141,12 +142,59 @@ class _ElementwiseMerge(LayerSpec):
     def forward(
         self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
     ) -> tuple[Array, ...]:
-        """The operation folded left over the inputs, broadcast as Keras does."""
+        """The operation folded left over the inputs, broadcast as Keras does (for a
+        kind that reads masks, :meth:`masked` on inputs of one rank carrying any)."""
+        from convcalc.layers.numeric import mask_array
+
         xs = aligned_ranks(inputs)
+        masks = call_kwargs.get("mask") if self.mask_in_call else None
+        # Keras reshapes inputs of mixed ranks first, and the reshaped ones carry no mask
+        if masks and len({x.ndim for x in inputs}) == 1:
+            keep = [mask_array(m, f"{self.class_name} mask") for m in masks]
+            if any(m is not None for m in keep):
+                return (self.masked(xs, keep),)
         out = xs[0]
         for x in xs[1:]:
             out = self.combine(out, x)
         return (out,)
+
+    def masked(self, xs: Sequence[Array], masks: Sequence[Array | None]) -> Array:
+        """The merge of inputs some of which carry masks, as Keras's Maximum and
+        Minimum fold it: a masked input takes the running result's value, a masked
+        running result the input's, before they combine."""
+        import numpy as np
+
+        out, out_mask = xs[0], _widened(masks[0], xs[0])
+        for x, m in zip(xs[1:], masks[1:], strict=True):
+            wide = _widened(m, x)
+            if wide is not None:
+                x = np.where(wide, x, out)
+            if out_mask is not None:
+                out = np.where(out_mask, out, x)
+            out_mask = None if wide is None or out_mask is None else out_mask | wide
+            out = self.combine(out, x)
+        return out
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Array | None],
+                     call_kwargs: Mapping[str, Any]) -> Sequence[Array | None]:
+        """The OR of the input masks when every input carries one, else none."""
+        import numpy as np
+
+        previous = self.previous_masks(masks, call_kwargs)
+        given = [m for m in previous if m is not None]
+        if not given or len(given) < len(previous):
+            return ()
+        out = given[0]
+        for m in given[1:]:
+            out = np.logical_or(out, m)
+        return (out,)
+
+
+def _widened(mask: Array | None, x: Array) -> Array | None:
+    """A mask over x's leading axes broadcast over its last one."""
+    import numpy as np
+
+    return None if mask is None else np.broadcast_to(mask[..., None], x.shape)
 
 
 
@@ -165,9 +213,28 @@ class Multiply(_ElementwiseMerge):
     """Element-wise product of the inputs."""
 
     class_name = "Multiply"
+    mask_in_call = True  # Keras reads the masks off the input tensors
 
     def combine(self, a: Array, b: Array) -> Array:
         return a * b
+
+    def masked(self, xs: Sequence[Array], masks: Sequence[Array | None]) -> Array:
+        """Masked entries count as 1; when every input is masked, entries masked in
+        all of them are 0."""
+        import numpy as np
+
+        out: Array | None = None
+        out_mask: Array | None = None
+        every = all(m is not None for m in masks)
+        for x, m in zip(xs, masks, strict=True):
+            wide = _widened(m, x)
+            if wide is not None:
+                x = np.where(wide, x, np.ones((), x.dtype))
+                if every:
+                    out_mask = wide if out_mask is None else out_mask | wide
+            out = x if out is None else out * x
+        assert out is not None
+        return out if out_mask is None else np.where(out_mask, out, np.zeros((), out.dtype))
 
 
 @register
@@ -175,6 +242,7 @@ class Maximum(_ElementwiseMerge):
     """Element-wise maximum of the inputs."""
 
     class_name = "Maximum"
+    mask_in_call = True  # Keras reads the masks off the input tensors
 
     def combine(self, a: Array, b: Array) -> Array:
         import numpy as np
@@ -187,6 +255,7 @@ class Minimum(_ElementwiseMerge):
     """Element-wise minimum of the inputs."""
 
     class_name = "Minimum"
+    mask_in_call = True  # Keras reads the masks off the input tensors
 
     def combine(self, a: Array, b: Array) -> Array:
         import numpy as np
@@ -309,6 +378,7 @@ class Concatenate(LayerSpec):
     class_name = "Concatenate"
     family = "merging"
     positional = ("axis",)
+    supports_masking = True
 
     axis: int = option(default=-1, convert=arg.to_int)
 
@@ -343,6 +413,25 @@ class Concatenate(LayerSpec):
         import numpy as np
 
         return (np.concatenate(inputs, axis=self.axis),)
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Array | None],
+                     call_kwargs: Mapping[str, Any]) -> Sequence[Array | None]:
+        """If any input carries a mask: the masks widened to their inputs (all true for
+        an unmasked input) joined along the axis, then any() over the last axis."""
+        import numpy as np
+
+        previous = self.previous_masks(masks, call_kwargs)
+        if all(m is None for m in previous):
+            return ()
+        parts = []
+        for x, m in zip(inputs, previous, strict=True):
+            if m is None:
+                parts.append(np.ones(x.shape, bool))
+            elif m.ndim < x.ndim:
+                parts.append(np.logical_or(m[..., None], np.zeros(x.shape, bool)))
+            else:
+                parts.append(m)
+        return (np.asarray(np.concatenate(parts, axis=self.axis).any(axis=-1)),)
 
     def summary(self) -> str:
         return "" if self.axis == -1 else f"axis {self.axis}"

@@ -56,6 +56,8 @@ class BatchNormalization(LayerSpec):
 
     class_name = "BatchNormalization"
     family = "normalization"
+    supports_masking = True
+    mask_in_call = True  # it changes only the training statistics
     positional = (
         "axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
         "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
@@ -168,6 +170,7 @@ class LayerNormalization(LayerSpec):
 
     class_name = "LayerNormalization"
     family = "normalization"
+    supports_masking = True
     positional = (
         "axis", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
         "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
@@ -312,6 +315,7 @@ class GroupNormalization(LayerSpec):
 
     class_name = "GroupNormalization"
     family = "normalization"
+    supports_masking = True
     positional = (
         "groups", "axis", "epsilon", "center", "scale", "beta_initializer",
         "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint",
@@ -412,6 +416,7 @@ class UnitNormalization(LayerSpec):
 
     class_name = "UnitNormalization"
     family = "normalization"
+    supports_masking = True
     positional = ("axis",)
 
     axis: tuple[int, ...] = option(default=(-1,), convert=arg.axes)

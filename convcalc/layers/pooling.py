@@ -326,13 +326,36 @@ class GlobalMaxPooling3D(_GlobalPooling):
 
 @register
 class GlobalAveragePooling1D(_GlobalPooling):
-    """Mean over all steps."""
+    """Mean over all steps; with a mask, over the unmasked steps (the output carries
+    no mask)."""
 
     class_name = "GlobalAveragePooling1D"
     reduction = "average"
     aliases = ("GlobalAvgPool1D",)
     rank = 1
     examples = _global_examples(1)
+    mask_in_call = True
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Mean over the steps; with ``call_kwargs["mask"]`` (batch, steps), the sum of
+        the unmasked steps over their count (NaN where every step is masked, as in
+        Keras)."""
+        import numpy as np
+
+        from convcalc.layers.numeric import as_float, mask_array
+
+        mask = mask_array(call_kwargs.get("mask"), "GlobalAveragePooling1D mask")
+        if mask is None:
+            return super().forward(inputs, weights, call_kwargs)
+        x = as_float(inputs[0])
+        steps = 1 if self.data_format == "channels_last" else 2
+        keep = np.expand_dims(mask, 3 - steps)
+        total = np.where(keep, x, np.zeros((), x.dtype)).sum(axis=steps, keepdims=self.keepdims)
+        count = keep.astype(x.dtype).sum(axis=steps, keepdims=self.keepdims)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return ((total / count).astype(x.dtype),)
 
 
 @register

@@ -82,6 +82,7 @@ class Rescaling(LayerSpec):
 
     class_name = "Rescaling"
     family = "preprocessing"
+    supports_masking = True
     positional = ("scale", "offset")
 
     scale: Any = option(convert=_constant)
@@ -143,6 +144,7 @@ class Normalization(LayerSpec):
 
     class_name = "Normalization"
     family = "preprocessing"
+    supports_masking = True
     positional = ("axis", "mean", "variance", "invert")
 
     axis: tuple[int, ...] = option(default=(-1,), convert=_norm_axis)

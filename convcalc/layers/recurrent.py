@@ -87,6 +87,8 @@ class Recurrent(LayerSpec):
     family = "recurrent"
     renamed = KERAS1_NAMES
     call_args = ("sequences", "initial_state")
+    supports_masking = True
+    mask_in_call = True
     cell_name: ClassVar[str] = ""
     """Keras's name of the cell sub-layer that owns the weights."""
     state_names: ClassVar[tuple[str, ...]] = ("h",)
@@ -249,6 +251,13 @@ class Recurrent(LayerSpec):
                 outputs.append(h)
         out = np.stack(outputs, axis=1) if self.return_sequences else h
         return (out, *(states if self.return_state else ()))
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Array | None],
+                     call_kwargs: Mapping[str, Any]) -> Sequence[Array | None]:
+        """The sequence's mask on the sequence output (with return_sequences); none on
+        a last output or the states."""
+        previous = self.previous_masks(masks, call_kwargs)
+        return (previous[0],) if self.return_sequences and previous else ()
 
     def _flags(self) -> list[str]:
         names = ("return_sequences", "return_state", "go_backwards", "stateful")

@@ -44,6 +44,7 @@ class _Identity(LayerSpec):
     """A layer that returns its input unchanged at inference."""
 
     family = "regularization"
+    supports_masking = True
 
     def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
         """Same shape as the input."""

@@ -109,6 +109,8 @@ class TimeDistributed(LayerSpec):
     class_name = "TimeDistributed"
     family = "wrapper"
     positional = ("layer",)
+    supports_masking = True
+    mask_in_call = True
 
     layer: LayerSpec = option(convert=wrapped_layer)
     layer_name: str | None = option(default=None, convert=arg.optional(arg.to_str))
@@ -192,10 +194,18 @@ class TimeDistributed(LayerSpec):
     def forward(
         self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
     ) -> tuple[Array, ...]:
-        """The wrapped layer's forward on the batch and time axes merged into one."""
+        """The wrapped layer's forward on the batch and time axes merged into one (the
+        mask, (batch, T, ...), merged alike for a wrapped layer that reads masks)."""
+        from convcalc.layers.numeric import mask_array
+
         x = inputs[0]
         batch, steps = x.shape[:2]
-        (y,) = self.layer.forward([x.reshape(batch * steps, *x.shape[2:])], weights, {})
+        inner: Mapping[str, Any] = {}
+        if self.layer.mask_in_call:
+            mask = mask_array(call_kwargs.get("mask"), "TimeDistributed mask")
+            if mask is not None:
+                inner = {"mask": mask.reshape(batch * steps, *mask.shape[2:])}
+        (y,) = self.layer.forward([x.reshape(batch * steps, *x.shape[2:])], weights, inner)
         return (y.reshape(batch, steps, *y.shape[1:]),)
 
     def summary(self) -> str:
@@ -217,6 +227,8 @@ class Bidirectional(LayerSpec):
     family = "wrapper"
     positional = ("layer", "merge_mode", "weights", "backward_layer")
     call_args = ("sequences", "initial_state")
+    supports_masking = True
+    mask_in_call = True
 
     layer: Recurrent = option(convert=_recurrent_layer)
     merge_mode: str | None = option(default="concat", convert=_merge_mode)
@@ -417,6 +429,15 @@ class Bidirectional(LayerSpec):
         else:
             merged = (y, np.ascontiguousarray(y_rev))
         return (*merged, *fwd[1:], *bwd[1:])
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Array | None],
+                     call_kwargs: Mapping[str, Any]) -> Sequence[Array | None]:
+        """With return_sequences, the sequence's mask on the output (on both outputs
+        when merge_mode is None); none on a last output or the states."""
+        previous = self.previous_masks(masks, call_kwargs)
+        if not (self.layer.return_sequences and previous):
+            return ()
+        return (previous[0],) * (2 if self.merge_mode is None else 1)
 
     def summary(self) -> str:
         return f"{self.layer.class_name}({self.layer.summary()}), {self.merge_mode}"
