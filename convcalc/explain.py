@@ -2,9 +2,10 @@
 
 Every number comes from the layer spec that the analysis used: the output lengths are
 the steps :mod:`convcalc.shapes` wrote down while the spec's shape rule ran again on
-the same inputs, the params are the spec's weight shapes multiplied out, and the
-formulas are the docstrings of the spec's shape and cost rules. An explanation can
-therefore not disagree with the analysis.
+the same inputs, the params are the spec's weight shapes multiplied out, the MACs are
+the formula :mod:`convcalc.formulas` wrote down while the spec's ``macs`` ran again,
+and the rules are the docstrings of the spec's shape and cost methods. An explanation
+can therefore not disagree with the analysis.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from convcalc import dims, shapes
+from convcalc import dims, formulas, shapes
 from convcalc.dims import Dim
 from convcalc.layers.base import InferContext, LayerSpec
 from convcalc.propagate import Analysis, CallResult
@@ -60,6 +61,10 @@ class Explanation:
     params: str = ""
     macs_rule: str = ""
     macs: str = ""
+    macs_formula: str = ""
+    """The MACs formula in the names of its quantities, as the spec evaluated it."""
+    macs_filled: str = ""
+    """The same formula with the numbers of this call: ``(30*30) * (3*3) * 3 / 1 * 16``."""
     receptive: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -83,7 +88,11 @@ class Explanation:
                        if w.product != w.size else f"    {w.name} {w.shape}: {w.size}"
                        for w in self.weights)
             out.append(f"    params = {self.params}")
-        if self.macs:
+        if self.macs_filled:
+            if _squeezed(self.macs_rule) not in ("", _squeezed(self.macs_formula)):
+                out.append(f"  MACs rule: {self.macs_rule}")
+            out.extend(_equation("  MACs", [self.macs_formula, self.macs_filled, self.macs]))
+        elif self.macs:
             rule = f" ({self.macs_rule})" if self.macs_rule else ""
             out.append(f"  MACs{rule} = {self.macs}")
         if self.receptive:
@@ -104,6 +113,7 @@ class Explanation:
             "weights": [{"name": w.name, "shape": w.shape, "product": w.product,
                          "size": w.size} for w in self.weights],
             "params": self.params, "macs_rule": self.macs_rule, "macs": self.macs,
+            "macs_formula": self.macs_formula, "macs_filled": self.macs_filled,
             "receptive_field": self.receptive, "notes": self.notes,
         }
 
@@ -116,6 +126,50 @@ def _count(d: Dim | None) -> str:
 
 def _shape(t: TensorType | None) -> str:
     return "?" if t is None else format_shape(t.shape)
+
+
+_WIDTH = 100
+"""Longest line an equation is kept on before it is broken."""
+
+
+def _equation(head: str, sides: list[str]) -> list[str]:
+    """``head = a = b = c`` on one line if it fits, else one side per line, long sums
+    broken before a top-level ``+``."""
+    sides = [s for i, s in enumerate(sides) if s and (i == 0 or s != sides[i - 1])]
+    line = f"{head} = {' = '.join(sides)}"
+    if len(line) <= _WIDTH:
+        return [line]
+    pad = " " * len(head)
+    out: list[str] = []
+    for i, side in enumerate(sides):
+        current = f"{head if i == 0 else pad} = "
+        first = True
+        for term in _terms(side):
+            piece = term if first else f"+ {term}"
+            if not first and len(current) + 1 + len(piece) > _WIDTH:
+                out.append(current)
+                current = f"{pad}   {piece}"
+            else:
+                current = current + piece if first else f"{current} {piece}"
+            first = False
+        out.append(current)
+    return out
+
+
+def _terms(text: str) -> list[str]:
+    """A formula split at its top-level `` + ``."""
+    terms: list[str] = []
+    depth = start = 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and text.startswith(" + ", i):
+            terms.append(text[start:i])
+            start = i + 3
+    return [*terms, text[start:]]
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
 
 
 def _own_doc(spec: LayerSpec, method: str) -> str:
@@ -185,7 +239,25 @@ def explain_call(analysis: Analysis, result: CallResult, rf: Field | None = None
     ex.macs_rule = _own_doc(spec, "macs")
     if result.macs is not None and (result.macs != 0 or ex.macs_rule):
         ex.macs = _count(result.macs)
+        outs = [t for t in result.outputs if t is not None]
+        if spec.family != "model" and len(ins) == len(result.inputs) and outs:
+            d = _macs_derivation(spec, ins, outs, result.macs)
+            if d is not None:
+                ex.macs_formula, ex.macs_filled = d.formula, d.filled
     return ex
+
+
+def _macs_derivation(spec: LayerSpec, ins: list[TensorType], outs: list[TensorType],
+                     value: Dim) -> formulas.Derivation | None:
+    """The formula the spec's ``macs`` evaluated last, if it gave the analysis's value."""
+    with formulas.recording() as found:
+        try:
+            spec.macs(ins, outs)
+        except Exception:  # the analysis already reported why
+            return None
+    if found and (found[-1].value == value or dims.identical(found[-1].value, value)):
+        return found[-1]
+    return None
 
 
 def _steps(spec: LayerSpec, ins: list[TensorType], kwargs: Any) -> list[shapes.Step]:

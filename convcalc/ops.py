@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from convcalc import dims
+from convcalc import dims, formulas
 from convcalc.dims import Dim
 from convcalc.layers.base import ShapeError
 from convcalc.rules import INCOMPATIBLE_INPUT
@@ -209,9 +209,10 @@ def _per_sample(d: Dim) -> Dim:
 
 
 def matmul_macs(a: Shape, b: Shape) -> Dim:
-    """prod(output dims) * k, the batch counted once."""
+    """prod(out) * k, the batch counted once."""
     out = matmul(a, b)
-    return dims.mul(dims.prod(_per_sample(d) for d in out), _per_sample(a[-1]))
+    return formulas.evaluate(formulas.named("prod(out)", *(_per_sample(d) for d in out))
+                             * formulas.named("k", _per_sample(a[-1])))
 
 
 def _einsum_parse(subscripts: str, shapes: Sequence[Shape]) -> tuple[list[str], str,
@@ -272,7 +273,8 @@ def einsum(subscripts: str, shapes: Sequence[Shape]) -> Shape:
 def einsum_macs(subscripts: str, shapes: Sequence[Shape]) -> Dim:
     """prod(sizes of every distinct index), the batch counted once."""
     _, _, sizes = _einsum_parse(subscripts, shapes)
-    return dims.prod(_per_sample(d) for d in sizes.values())
+    return formulas.evaluate(formulas.product(
+        formulas.named(index, _per_sample(d)) for index, d in sizes.items()))
 
 
 def reduce(shape: Shape, axis: Axis = None, keepdims: bool = False) -> Shape:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc import dims, rules
 from convcalc.dims import Dim
+from convcalc.formulas import evaluate, summed
 from convcalc.frontend.building import (
     INPUT_DECLARATIONS,
     declared_input_shape,
@@ -285,7 +286,8 @@ class InterpretedLayer(LayerSpec):
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """The MACs of the layers its call() uses"""
-        return dims.total(self.runner.trace(inputs).macs)
+        return evaluate(summed("sub-layer MACs", (m for m in self.runner.trace(inputs).macs
+                                                  if m != 0)))
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """The FLOPs of the layers its call() uses"""

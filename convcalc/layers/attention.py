@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.dims import Dim
+from convcalc.formulas import Named, evaluate, named, total
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
     ConfigError,
@@ -235,16 +236,17 @@ class MultiHeadAttention(LayerSpec):
         """Nq*dq*H*Kd + Nk*dk*H*Kd + Nv*dv*H*Vd (+ Nq*dq*H*Vd gate) + S*(Kd + Vd)
         + Nq*H*Vd*prod(out)"""
         q, v, k = _qvk(inputs, self.class_name)
-        nq, nk, nv, scores, width = self._counts(inputs)
-        hk, hv = self.num_heads * self.key_dim, self.num_heads * self.value_width
-        return dims.total((
-            dims.prod((nq, q.shape[-1], hk)),
-            dims.prod((nk, k.shape[-1], hk)),
-            dims.prod((nv, v.shape[-1], hv)),
-            dims.prod((nq, q.shape[-1], hv)) if self.use_gate else 0,
-            dims.mul(scores, self.key_dim + self.value_width),
-            dims.prod((nq, hv, width)),
-        ))
+        nq, dq = named("Nq", *q.shape[1:-1]), named("dq", q.shape[-1])
+        heads, kd, vd = (named("H", self.num_heads), named("Kd", self.key_dim),
+                         named("Vd", self.value_width))
+        terms = [nq * dq * heads * kd,
+                 named("Nk", *k.shape[1:-1]) * named("dk", k.shape[-1]) * heads * kd,
+                 named("Nv", *v.shape[1:-1]) * named("dv", v.shape[-1]) * heads * vd]
+        if self.use_gate:
+            terms.append(nq * dq * heads * vd)
+        terms += [named("S", *self._scores(q, k)[1:]) * (kd + vd),
+                  nq * heads * vd * named("prod(out)", *self._out_dims(q))]
+        return evaluate(total(terms))
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """2 * MACs + bias adds + Nq*H*Kd (query scaling) + 3 per score (softmax)
@@ -464,6 +466,12 @@ class _ScoreAttention(LayerSpec):
         d = q.shape[-1] if q.shape[-1] != 1 else k.shape[-1]
         return dims.mul(dims.prod(q.shape[1:-1]), k.shape[-2]), d, v.shape[-1]
 
+    def _pair_factors(self, inputs: Sequence[TensorType]) -> tuple[Named, Named, Named]:
+        """:meth:`_pairs` as named factors: P (its query positions and Tv), d and dv."""
+        q, _, k = _qvk(inputs, self.class_name)
+        _, d, dv = self._pairs(inputs)
+        return named("P", *q.shape[1:-1], k.shape[-2]), named("d", d), named("dv", dv)
+
 
 @register
 class Attention(_ScoreAttention):
@@ -512,9 +520,9 @@ class Attention(_ScoreAttention):
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """dot: P*d + P*dv; concat: P*dv (P = query positions * Tv)"""
-        pairs, d, dv = self._pairs(inputs)
-        scores = 0 if self.score_mode == "concat" else dims.mul(pairs, d)
-        return dims.add(scores, dims.mul(pairs, dv))
+        pairs, d, dv = self._pair_factors(inputs)
+        weighted = pairs * dv
+        return evaluate(weighted if self.score_mode == "concat" else pairs * d + weighted)
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """2 * MACs + 3P + (P with use_scale | P*d*(3 + use_scale) + P for 'concat')"""
@@ -577,8 +585,9 @@ class AdditiveAttention(_ScoreAttention):
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """P*dv + P*d with use_scale (P = query positions * Tv)"""
-        pairs, d, dv = self._pairs(inputs)
-        return dims.add(dims.mul(pairs, dv), dims.mul(pairs, d) if self.use_scale else 0)
+        pairs, d, dv = self._pair_factors(inputs)
+        weighted = pairs * dv
+        return evaluate(weighted + pairs * d if self.use_scale else weighted)
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """2 * MACs + 2*P*d + P*d without use_scale + 3P"""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.dims import Dim
+from convcalc.formulas import Expr, named
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
     ConfigError,
@@ -109,19 +110,20 @@ class _ConvLSTM(Recurrent, SpatialSpec):
             return out
         return (*out, WeightSpec("bias", (width,), initializer=self.bias_initializer))
 
-    def _out_spatial(self, x: TensorType) -> Dim:
+    def _out_axes(self, x: TensorType) -> tuple[Dim, ...]:
         step = self.step_shape(x, InferContext())
         spatial, _ = split_channels(TensorType((x.batch, *step)), self.data_format)
-        return dims.prod(spatial)
+        return spatial
 
-    def step_macs(self, x: TensorType) -> Dim:
-        """out_spatial * prod(k) * 4f * (in_c + f)"""
+    def _out_spatial(self, x: TensorType) -> Dim:
+        return dims.prod(self._out_axes(x))
+
+    def step_macs(self, x: TensorType) -> Expr:
+        """out_spatial * prod(k) * 4 * filters * (in_c + filters)"""
         _, channels = self._step_input(x)
-        k = 1
-        for v in self.kernel_size:
-            k *= v
-        per_position = dims.mul(k * 4 * self.filters, dims.add(channels, self.filters))
-        return dims.mul(self._out_spatial(x), per_position)
+        filters = named("filters", self.filters)
+        return (named("out_spatial", *self._out_axes(x)) * named("prod(k)", *self.kernel_size)
+                * 4 * filters * (named("in_c", channels) + filters))
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """T * out_spatial * prod(k) * 4 * filters * (in_c + filters)"""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc import dims
 from convcalc.dims import Dim
+from convcalc.formulas import evaluate, named
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
     ConfigError,
@@ -242,7 +243,10 @@ class _Conv(WindowedSpec):
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """out_spatial * prod(k) * in_c / groups * filters"""
         out_spatial, _ = split_channels(outputs[0], self.data_format)
-        return dims.mul(dims.prod(out_spatial), self.weights(inputs)[0].size)
+        _, channels = split_channels(inputs[0], self.data_format)
+        return evaluate(named("out_spatial", *out_spatial) * named("prod(k)", *self.kernel_size)
+                        * (named("in_c", channels) / named("groups", self.groups))
+                        * named("filters", self.filters))
 
     def forward(
         self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
@@ -288,7 +292,10 @@ class _DepthwiseConv(WindowedSpec):
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """out_spatial * prod(k) * in_c * depth_multiplier"""
         out_spatial, _ = split_channels(outputs[0], self.data_format)
-        return dims.mul(dims.prod(out_spatial), self.weights(inputs)[0].size)
+        _, channels = split_channels(inputs[0], self.data_format)
+        return evaluate(named("out_spatial", *out_spatial) * named("prod(k)", *self.kernel_size)
+                        * named("in_c", channels)
+                        * named("depth_multiplier", self.depth_multiplier))
 
     def forward(
         self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
@@ -349,8 +356,11 @@ class _SeparableConv(WindowedSpec):
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """out_spatial * (prod(k) * in_c * dm + in_c * dm * filters)"""
         out_spatial, _ = split_channels(outputs[0], self.data_format)
-        depthwise, pointwise = self.weights(inputs)[:2]
-        return dims.mul(dims.prod(out_spatial), dims.add(depthwise.size, pointwise.size))
+        _, channels = split_channels(inputs[0], self.data_format)
+        in_c, dm = named("in_c", channels), named("dm", self.depth_multiplier)
+        return evaluate(named("out_spatial", *out_spatial)
+                        * (named("prod(k)", *self.kernel_size) * in_c * dm
+                           + in_c * dm * named("filters", self.filters)))
 
     def forward(
         self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]

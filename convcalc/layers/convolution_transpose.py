@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from convcalc import dims, shapes
+from convcalc import shapes
 from convcalc.dims import Dim
+from convcalc.formulas import evaluate, named
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
     ConfigError,
@@ -80,8 +81,9 @@ class _ConvTranspose(WindowedSpec):
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """in_spatial * prod(k) * in_c * filters"""
-        in_spatial, _ = split_channels(inputs[0], self.data_format)
-        return dims.mul(dims.prod(in_spatial), self.weights(inputs)[0].size)
+        in_spatial, channels = split_channels(inputs[0], self.data_format)
+        return evaluate(named("in_spatial", *in_spatial) * named("prod(k)", *self.kernel_size)
+                        * named("in_c", channels) * named("filters", self.filters))
 
     def forward(
         self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from convcalc import dims
 from convcalc.dims import Dim
+from convcalc.formulas import evaluate, named
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
     ConfigError,
@@ -157,7 +158,9 @@ class Dense(LayerSpec):
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """prod(leading dims) * d * units"""
-        return dims.mul(elements(inputs[0]), self.units)
+        x = inputs[0]
+        return evaluate(named("prod(leading dims)", *x.shape[1:-1]) * named("d", x.shape[-1])
+                        * named("units", self.units))
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """2 * MACs + output elements for the bias + activation cost"""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc import dims
 from convcalc.dims import Dim
+from convcalc.formulas import evaluate, named
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
     ConfigError,
@@ -516,7 +517,8 @@ class Dot(LayerSpec):
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """output elements * contracted length"""
         _, d = batch_dot_shape(inputs[0], inputs[1], self.axes, InferContext(), "Dot")
-        return dims.mul(elements(outputs[0]), d)
+        return evaluate(named("output elements", *outputs[0].shape[1:])
+                        * named("contracted length", d))
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """2 * MACs, + 3 per input element to L2-normalize both inputs if normalize"""
@@ -636,10 +638,11 @@ class Merge(LayerSpec):
         if self.mode not in ("dot", "cos"):
             return 0
         _, d = batch_dot_shape(inputs[0], inputs[1], self.dot_axes, InferContext(), "Merge")
-        dot = dims.mul(elements(outputs[0]), d)
+        dot = named("output elements", *outputs[0].shape[1:]) * named("contracted length", d)
         if self.mode == "dot":
-            return dot
-        return dims.total((dot, elements(inputs[0]), elements(inputs[1])))
+            return evaluate(dot)
+        return evaluate(dot + named("x elements", *inputs[0].shape[1:])
+                        + named("y elements", *inputs[1].shape[1:]))
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """dot, cos: 2 * MACs; sum, mul, max: (n - 1) per output element; ave: n"""

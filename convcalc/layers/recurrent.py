@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc import dims
 from convcalc.dims import Dim
+from convcalc.formulas import Expr, evaluate, named
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
     ConfigError,
@@ -125,8 +126,8 @@ class Recurrent(LayerSpec):
         """The cell's weights, named as in Keras (without the cell prefix)."""
         raise NotImplementedError
 
-    def step_macs(self, x: TensorType) -> Dim:
-        """MACs of one timestep."""
+    def step_macs(self, x: TensorType) -> Expr:
+        """The formula of the MACs of one timestep."""
         raise NotImplementedError
 
     def step_elementwise(self, x: TensorType) -> Dim:
@@ -187,12 +188,12 @@ class Recurrent(LayerSpec):
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """T * MACs of one step"""
-        return dims.mul(inputs[0].shape[1], self.step_macs(inputs[0]))
+        return evaluate(named("T", inputs[0].shape[1]) * self.step_macs(inputs[0]))
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """T * (2 * MACs of one step + its element-wise work)"""
         x = inputs[0]
-        step = dims.add(dims.mul(2, self.step_macs(x)), self.step_elementwise(x))
+        step = dims.add(dims.mul(2, evaluate(self.step_macs(x))), self.step_elementwise(x))
         return dims.mul(x.shape[1], step)
 
     def project_inputs(self, x: Array, weights: Sequence[Array]) -> Array:
@@ -289,9 +290,10 @@ class _UnitsRecurrent(Recurrent):
             return out
         return (*out, WeightSpec("bias", self.bias_shape(), initializer=self.bias_initializer))
 
-    def step_macs(self, x: TensorType) -> Dim:
+    def step_macs(self, x: TensorType) -> Expr:
         """g * u * (d + u)"""
-        return dims.mul(dims.mul(self.gates, self.units), dims.add(x.shape[-1], self.units))
+        u = named("u", self.units)
+        return named("g", self.gates) * u * (named("d", x.shape[-1]) + u)
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """T * g * u * (d + u) for T steps, d features, u units, g gates (SimpleRNN 1,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.dims import Dim
+from convcalc.formulas import computed, evaluate, named
 from convcalc.layers import arguments as arg
 from convcalc.layers.base import (
     ConfigError,
@@ -185,7 +186,9 @@ class TimeDistributed(LayerSpec):
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """T * MACs of the wrapped layer on one step"""
-        return dims.mul(inputs[0].shape[1], self.layer.macs(*self._step_io(inputs, outputs)))
+        step = self._step_io(inputs, outputs)
+        return evaluate(named("T", inputs[0].shape[1])
+                        * computed("step MACs", lambda: self.layer.macs(*step)))
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """T * FLOPs of the wrapped layer on one step"""
@@ -387,7 +390,8 @@ class Bidirectional(LayerSpec):
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """forward MACs + backward MACs"""
         fwd, bwd = self._directions(inputs, InferContext())
-        return dims.add(self.layer.macs(inputs, fwd), self.backward().macs(inputs, bwd))
+        return evaluate(computed("forward MACs", lambda: self.layer.macs(inputs, fwd))
+                        + computed("backward MACs", lambda: self.backward().macs(inputs, bwd)))
 
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """forward + backward FLOPs + 1 per output element (sum, mul) or 2 (ave)"""
