@@ -382,6 +382,21 @@ def take(shape: Shape, indices: Shape, axis: int | None = None) -> Shape:
     return (*shape[:a], *indices, *shape[a + 1:])
 
 
+def take_along_axis(shape: Shape, indices: Shape, axis: int | None = None) -> Shape:
+    """Gathering along ``axis`` by indices of the same rank: the indices' size on that
+    axis, the other axes broadcast (the flattened tensor and 1-D indices when None)."""
+    if axis is None:
+        if len(indices) != 1:
+            raise _fail(f"take_along_axis: 1-D indices expected, got {format_shape(indices)}")
+        return tuple(indices)
+    if len(indices) != len(shape):
+        raise _fail(f"take_along_axis: indices {format_shape(indices)} and tensor "
+                    f"{format_shape(shape)} differ in rank")
+    a = canonical_axis(axis, len(shape))
+    return tuple(i if k == a else broadcast_shapes((d,), (i,))[0]
+                 for k, (d, i) in enumerate(zip(shape, indices, strict=True)))
+
+
 def cumulative(shape: Shape, axis: int | None = None) -> Shape:
     """cumsum / cumprod: the same shape, or the flattened size when ``axis`` is None."""
     if axis is None:

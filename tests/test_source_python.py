@@ -453,7 +453,9 @@ model = keras.Model(x, y)
     assert report.all_diagnostics() == []
 
 
-def test_subclassed_model_is_reported_unsupported() -> None:
+def test_an_unbuilt_subclassed_model_is_no_model() -> None:
+    """Keras has no shapes for a subclassed model before it is built (see
+    test_source_subclassed_models.py for built ones)."""
     loaded = run("""
 import keras
 class Net(keras.Model):
@@ -461,7 +463,7 @@ class Net(keras.Model):
         return x
 net = Net()
 """)
-    assert "CC012" in codes(loaded) and loaded.models == []
+    assert loaded.models == []
 
 
 def test_recorded_model_calls() -> None:

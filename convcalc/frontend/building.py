@@ -24,7 +24,12 @@ from convcalc.frontend.objects import (
     RankChoice,
     snake_case,
 )
-from convcalc.frontend.tensor_ops import ElementwiseOp, OpSpec
+from convcalc.frontend.tensor_ops import (
+    ElementwiseOp,
+    OpSpec,
+    constant_outputs,
+    split_operands,
+)
 from convcalc.frontend.values import (
     Builtin,
     Function,
@@ -337,10 +342,10 @@ class LayerSession:
             except Exception:  # the final propagation reports why
                 types = (None,) * n_out
         if self.detached:
+            douts = [Tensor(t, None, i) for i, t in enumerate(types)]
             if self.tracer is not None and spec is not None and all(
                     t is not None for t in types) and all(t.type is not None for t in inputs):
-                self.tracer.layer_called(layer, [t.type for t in inputs], types)
-            douts = [Tensor(t, None, i) for i, t in enumerate(types)]
+                self.tracer.layer_called(layer, inputs, douts)
             return douts[0] if len(douts) == 1 else douts
         node = self._node(layer, tuple(inputs), span, plain)
         outs = tuple(Tensor(t, node, i, out_pending) for i, t in enumerate(types))
@@ -582,8 +587,9 @@ def restructure(template: Any, flat: list[Tensor]) -> Any:
 def tensor_op(session: LayerSession, op: str, operands: list[Any], span: Span | None,
               scope: tuple[str, ...]) -> Any:
     """Arithmetic on Keras tensors (``x + 3.0``, ``a * b``), with broadcasting."""
-    tensors = [x for x in operands if isinstance(x, Tensor)]
-    return tensor_op_node(session, ElementwiseOp(op=op), tensors, span, scope)
+    tensors, constants = split_operands(operands)
+    return tensor_op_node(session, ElementwiseOp(op=op, constants=constants), tensors, span,
+                          scope)
 
 
 BUILD_TIME_LAYERS: dict[str, tuple[str, ...]] = {
@@ -604,7 +610,10 @@ def tensor_op_node(session: LayerSession, spec: OpSpec, tensors: list[Tensor], s
 def tensor_op_outputs(session: LayerSession, spec: OpSpec, tensors: list[Tensor],
                       span: Span | None, scope: tuple[str, ...]) -> tuple[Tensor, ...]:
     """Every output of a tensor operation (see :func:`tensor_op_node`); an output whose
-    type cannot be derived is a tensor of unknown type."""
+    type cannot be derived is a tensor of unknown type. On constants only, Keras
+    computes the operation at once: its outputs are constants, not graph tensors."""
+    if all(t.constant is not None for t in tensors):
+        return constant_outputs(spec, tensors)
     pending = [t for t in tensors if t.pending is not None]
     n = spec.num_outputs()
     types: tuple[TensorType | None, ...] = (None,) * n
@@ -618,11 +627,12 @@ def tensor_op_outputs(session: LayerSession, spec: OpSpec, tensors: list[Tensor]
         except Exception:  # the rule rejects the operands: the output stays unknown
             types = (None,) * n
     if session.detached:
+        douts = tuple(Tensor(t, None, i) for i, t in enumerate(types))
         op_called = getattr(session.tracer, "op_called", None)
         if op_called is not None and all(t is not None for t in types) and all(
                 x.type is not None for x in tensors):
-            op_called(spec, [x.type for x in tensors], types)
-        return tuple(Tensor(t, None, i) for i, t in enumerate(types))
+            op_called(spec, tensors, douts)
+        return douts
     name = session.auto_name(spec.op_class)
     layer = Layer(name, spec.op_class, spec, {"name": name}, span, hidden=True, scope=scope)
     node = session._node(layer, tuple(tensors), span, {})

@@ -3,8 +3,9 @@ subclasses (custom layers, see :mod:`convcalc.frontend.custom_layers`).
 
 Instances of plain classes are modelled (attributes, methods, ``super()``, properties,
 ``__call__``/``__getitem__``...). A subclass of ``keras.Model`` with a ``call`` is read
-like a custom layer; one without (overriding only ``train_step`` / ``compile``) runs its
-``__init__`` and is analysed through the models it wraps. Instances of classes whose
+like a custom layer, and is a model once built (see :mod:`convcalc.frontend.models`);
+one without runs its ``__init__``: a Functional of its class when that passes
+``inputs`` and ``outputs`` on, else analysed through the models it wraps. Instances of classes whose
 bases convcalc cannot see are unknown, with a diagnostic.
 """
 
@@ -113,18 +114,16 @@ def call_class_value(it: Interpreter, func: Any, args: list[Any], kwargs: dict[s
         found, method = func.cls.lookup("__call__")
         if found:
             return it.call(it.bind(method, func), args, kwargs, node)
+        model = it.session.model_of(func)
+        if model is not None:  # a Functional subclass
+            return it.call_layer_value(model, tuple(args), kwargs, it.span(node),
+                                       tuple(it.scope))
         it.raise_py("TypeError", f"'{func.cls.name}' object is not callable", node)
     if isinstance(func, SuperProxy):
         return Unknown("super()(...)")
     cls: ClassObj = func
     if cls.keras_base == "Model" and not _defines(cls, "call"):
         return _wrapper_model(it, cls, args, kwargs, node)
-    if cls.keras_base == "Model":
-        it.report(rules.UNSUPPORTED,
-                  f"{cls.name} subclasses keras.Model with its own call(): it is read as a "
-                  "layer where it is called on Keras tensors, but not reported as a model "
-                  "(build it with the functional API, or export it with model.to_json())",
-                  node=node)
     if cls.keras_base in ("Layer", "Model"):
         from convcalc.frontend.custom_layers import new_custom_layer
 
@@ -155,10 +154,12 @@ def _defines(cls: ClassObj, method: str) -> bool:
 
 def _wrapper_model(it: Interpreter, cls: ClassObj, args: list[Any], kwargs: dict[str, Any],
                    node: ast.AST | None) -> Instance:
-    """A ``keras.Model`` subclass without ``call`` (a GAN, a VAE overriding only
-    ``train_step`` / ``compile``): its ``__init__`` runs, so the models it is given or
-    builds are read; it adds no graph of its own."""
+    """A ``keras.Model`` subclass without ``call``: its ``__init__`` runs. Passing
+    ``inputs`` and ``outputs`` to ``super().__init__`` makes it a Functional of its class;
+    otherwise (a GAN, a VAE overriding only ``train_step`` / ``compile``) it adds no
+    graph of its own, and the models it is given or builds are read."""
     inst = Instance(cls)
+    it.session.custom_sites[id(inst)] = (it.span(node), tuple(it.scope))
     found, init = cls.lookup("__init__")
     if found:
         it.call(it.bind(init, inst), args, kwargs, node)

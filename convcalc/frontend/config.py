@@ -29,6 +29,7 @@ from convcalc.frontend.serialized import (
     flatten_tensor_list,
     parse_call_site,
 )
+from convcalc.frontend.serialized_ops import is_operation
 from convcalc.graph import GraphCycleError, Layer, LayerCall, LayerGraph, TensorRef
 from convcalc.layers import lookup
 from convcalc.layers.base import ConfigError, LayerSpec
@@ -398,6 +399,8 @@ class _Reader:
     def make_layer(self, class_name: str, name: str, cfg: dict[str, Any], span: Span | None,
                    entry: Mapping[str, Any]) -> Layer:
         """A layer with its spec built from ``cfg``; spec-less with CC003 or CC007."""
+        if is_operation(entry):
+            return self.operation(class_name, name, cfg, span, entry)
         custom = _custom_name(entry) if entry.get("registered_name") is not None else None
         spec_cls = None if custom is not None else lookup(class_name)
         spec: LayerSpec | None = None
@@ -423,6 +426,25 @@ class _Reader:
                 return Layer(name, class_name, spec, cfg, span, dtype=spec.dtype)
         trainable = cfg.get("trainable", True) is not False
         return Layer(name, class_name, spec, cfg, span, trainable, _dtype_name(cfg.get("dtype")))
+
+    def operation(self, class_name: str, name: str, cfg: dict[str, Any], span: Span | None,
+                  entry: Mapping[str, Any]) -> Layer:
+        """A Keras 3 operation between layers (``x * 2``, ``ops.mean``): a hidden layer,
+        as the source frontend makes it (see :mod:`.serialized_ops`)."""
+        from convcalc.frontend.serialized_ops import operation_spec
+
+        spec = None
+        try:
+            spec = operation_spec(class_name, cfg, entry)
+            if spec is None:
+                self.error(rules.UNKNOWN_LAYER, f"layer {name}: unknown operation "
+                           f"{class_name!r}", span, name)
+        except ConfigError as e:
+            self.error(rules.INVALID_ARGUMENT, f"layer {name}: {e}", span, name)
+        except Exception as e:  # a bug in a spec must not end the reading
+            self.error(rules.ANALYSIS_BUG,
+                       f"layer {name} ({class_name}): {type(e).__name__}: {e}", span, name)
+        return Layer(name, class_name, spec, cfg, span, hidden=True)
 
     @staticmethod
     def finish(layer: Layer, cfg: Any) -> Layer:

@@ -12,6 +12,7 @@ for other input types (``--input-shape``) is done on demand.
 from __future__ import annotations
 
 import ast
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from convcalc.frontend.building import (
     tensor_op_node,
     to_native,
 )
-from convcalc.frontend.objects import KerasError, LayerObj
+from convcalc.frontend.objects import KerasError, LayerObj, snake_case
 from convcalc.frontend.scopes import BudgetExceeded, UserException
 from convcalc.frontend.tensor_ops import ElementwiseOp
 from convcalc.frontend.values import (
@@ -57,8 +58,19 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """Where a tensor in a custom layer's ``call`` comes from: output ``index`` of the
+    trace's call number ``call``, or input ``index`` of the custom layer (``call`` None)."""
+
+    call: int | None
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
 class SubCall:
-    """One call of a layer inside a custom layer's ``call``; ``weights`` on its first."""
+    """One call of a layer (or, with ``op``, of a tensor operation) inside a custom
+    layer's ``call``; ``weights`` on a layer's first call. ``sources`` tells, per input,
+    where it comes from (None: a constant or a weight)."""
 
     layer: Layer
     inputs: tuple[TensorType, ...]
@@ -66,6 +78,8 @@ class SubCall:
     weights: tuple[WeightSpec, ...] | None
     macs: Dim | None
     flops: Dim | None
+    sources: tuple[Source | None, ...] = ()
+    op: bool = False
 
 
 @dataclass
@@ -78,6 +92,11 @@ class _Trace:
     flops: list[Dim]
     error: str | None = None
     calls: list[SubCall] = field(default_factory=list)
+    output_sources: tuple[Source | None, ...] = ()
+
+
+BUILT = "__built__"
+"""The key marking, in a custom layer's attributes, that its ``build`` has run."""
 
 
 class Runner:
@@ -98,6 +117,8 @@ class Runner:
         self.built_layers: set[int] = set()
         self.macs: list[Dim] = []
         self.flops: list[Dim] = []
+        self.sources: dict[int, tuple[Tensor, Source]] = {}
+        """Per tensor of the trace (by id, kept alive with it), where it comes from."""
 
     def trace(self, types: Sequence[TensorType]) -> _Trace:
         key = tuple(types)
@@ -116,6 +137,7 @@ class Runner:
         session.detached, session.tracer = True, self
         self.own, self.subs, self.built_layers, self.calls = [], [], set(), []
         self.macs, self.flops = [], []
+        self.sources = {id(t): (t, Source(None, i)) for i, t in enumerate(tensors)}
         error: str | None = None
         out: Any = None
         try:
@@ -146,7 +168,8 @@ class Runner:
         weights = list(self.own)
         for prefix, ws in self.subs:
             weights.extend(w._replace(name=f"{prefix}/{w.name}") for w in ws)
-        return _Trace(outs, weights, list(self.macs), list(self.flops), error, list(self.calls))
+        return _Trace(outs, weights, list(self.macs), list(self.flops), error, list(self.calls),
+                      tuple(self._source(t) for t in flat))
 
     def _build(self, inputs: Any) -> None:
         assert self.inst is not None
@@ -159,55 +182,74 @@ class Runner:
         shapes: Any = (as_shapes[0] if isinstance(inputs, Tensor)
                        else _replace_tensors(inputs, as_shapes))
         it.call(it.bind(build, self.inst), [shapes], {}, None)
+        if self.inst.layer is not None:
+            self.inst.layer.attrs[BUILT] = True
 
     # hooks called by the session while tracing
-    def _record(self, layer: Layer, ins: Sequence[TensorType], outs: Sequence[TensorType],
-                weights: Sequence[WeightSpec], macs: Dim | None, flops: Dim | None) -> None:
-        first = id(layer) not in self.built_layers
+    def _source(self, t: Tensor) -> Source | None:
+        entry = self.sources.get(id(t))
+        return entry[1] if entry is not None and entry[0] is t else None
+
+    def _record(self, layer: Layer, ins: Sequence[Tensor], outs: Sequence[Tensor],
+                weights: Sequence[WeightSpec] | None, macs: Dim | None, flops: Dim | None,
+                op: bool = False) -> None:
+        first = not op and id(layer) not in self.built_layers
         if first:  # a layer's weights are built by its first call
             self.built_layers.add(id(layer))
-            self.subs.append((layer.name, tuple(weights)))
+            self.subs.append((layer.name, tuple(weights or ())))
         if macs is not None:
             self.macs.append(macs)
         if flops is not None:
             self.flops.append(flops)
-        self.calls.append(SubCall(layer, tuple(ins), tuple(outs),
-                                  tuple(weights) if first else None, macs, flops))
+        index = len(self.calls)
+        self.calls.append(SubCall(
+            layer, tuple(t.type for t in ins if t.type is not None),
+            tuple(t.type for t in outs if t.type is not None),
+            tuple(weights or ()) if first else None, macs, flops,
+            tuple(self._source(t) for t in ins), op))
+        for i, t in enumerate(outs):
+            self.sources[id(t)] = (t, Source(index, i))
 
-    def layer_called(self, layer: Layer, ins: Sequence[TensorType],
-                     outs: Sequence[TensorType]) -> None:
+    def layer_called(self, layer: Layer, ins: Sequence[Tensor],
+                     outs: Sequence[Tensor]) -> None:
         """A layer called in ``call``: its weights count as the custom layer's."""
         spec = layer.spec
         if spec is None:
             return
+        tin = [t.type for t in ins if t.type is not None]
+        tout = [t.type for t in outs if t.type is not None]
         try:
-            weights = spec.weights(ins) if id(layer) not in self.built_layers else ()
-            macs, flops = spec.macs(ins, outs), spec.flops(ins, outs)
+            weights = spec.weights(tin) if id(layer) not in self.built_layers else ()
+            macs, flops = spec.macs(tin, tout), spec.flops(tin, tout)
         except Exception:
             return
         self._record(layer, ins, outs, weights, macs, flops)
 
-    def sub_weights(self, layer: Layer, spec: LayerSpec, ins: Sequence[TensorType]) -> None:
+    def sub_weights(self, layer: Layer, spec: LayerSpec, ins: Sequence[Tensor],
+                    outs: Sequence[Tensor]) -> None:
         """A layer or model called in ``call`` outside the session's layer calls."""
+        tin = [t.type for t in ins if t.type is not None]
         if isinstance(spec, ModelSpec):
-            self._model_call(layer, spec, ins)
+            self._model_call(layer, spec, ins, outs)
             return
         try:
-            outs = spec.infer(ins, InferContext())
-            weights = spec.weights(ins) if id(layer) not in self.built_layers else ()
-            macs, flops = spec.macs(ins, outs), spec.flops(ins, outs)
+            tout = spec.infer(tin, InferContext())
+            weights = spec.weights(tin) if id(layer) not in self.built_layers else ()
+            macs, flops = spec.macs(tin, tout), spec.flops(tin, tout)
         except Exception:
             return
         self._record(layer, ins, outs, weights, macs, flops)
 
-    def _model_call(self, layer: Layer, spec: ModelSpec, ins: Sequence[TensorType]) -> None:
+    def _model_call(self, layer: Layer, spec: ModelSpec, ins: Sequence[Tensor],
+                    outs: Sequence[Tensor]) -> None:
         """The weights and cost of a model called in ``call``, from its own graph."""
         from convcalc.propagate import propagate
 
         graph = spec.graph
         if len(ins) != len(graph.inputs):
             return
-        inner = propagate(graph, dict(zip(graph.inputs, ins, strict=True)))
+        types = [t.type for t in ins]
+        inner = propagate(graph, dict(zip(graph.inputs, types, strict=True)))  # type: ignore[arg-type]
         weights: list[WeightSpec] = []
         macs: list[Dim] = []
         flops: list[Dim] = []
@@ -217,17 +259,21 @@ class Runner:
                            for w in lr.weights or ())
             macs.extend(cr.macs for cr in lr.calls if cr.macs is not None)
             flops.extend(cr.flops for cr in lr.calls if cr.flops is not None)
-        outs = tuple(t for t in inner.output_types if t is not None)
         self._record(layer, ins, outs, weights, dims.total(macs), dims.total(flops))
 
-    def op_called(self, spec: LayerSpec, ins: Sequence[TensorType],
-                  outs: Sequence[TensorType]) -> None:
+    def op_called(self, spec: LayerSpec, ins: Sequence[Tensor],
+                  outs: Sequence[Tensor]) -> None:
         """A tensor operation in ``call`` (``ops.matmul``): its MACs and FLOPs count."""
+        tin = [t.type for t in ins if t.type is not None]
+        tout = [t.type for t in outs if t.type is not None]
         try:
-            self.macs.append(spec.macs(ins, outs))
-            self.flops.append(spec.flops(ins, outs))
+            macs, flops = spec.macs(tin, tout), spec.flops(tin, tout)
         except Exception:
             return
+        kind = getattr(spec, "op_class", spec.class_name)
+        name = snake_case(kind)
+        self._record(Layer(name, kind, spec, {"name": name}, hidden=True), ins, outs, None,
+                     macs, flops, op=True)
 
     def add_weight(self, w: WeightSpec) -> None:
         self.own.append(w)
@@ -282,7 +328,14 @@ class InterpretedLayer(LayerSpec):
 
     def sublayer_calls(self, inputs: Sequence[TensorType]) -> list[SubCall]:
         """The calls of layers inside its ``call`` for these inputs, in order."""
-        return list(self.runner.trace(inputs).calls)
+        return [c for c in self.runner.trace(inputs).calls if not c.op]
+
+    def inner_calls(self, inputs: Sequence[TensorType]
+                    ) -> tuple[list[SubCall], tuple[Source | None, ...]]:
+        """Every layer and operation call inside its ``call`` for these inputs, in order
+        (``Source.call`` indexes this list), and where each of its outputs comes from."""
+        trace = self.runner.trace(inputs)
+        return list(trace.calls), trace.output_sources
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """The MACs of the layers its call() uses"""
@@ -337,13 +390,28 @@ def keras_layer_base_attr(it: Interpreter, inst: Any, name: str,
     """Members a custom layer inherits from ``keras.layers.Layer``."""
     if not isinstance(inst, Instance):
         return Unknown(f"Layer.{name}", name)
+    is_model = inst.cls.keras_base == "Model"
     if name == "__init__":
-        if inst.cls.keras_base == "Model" and inst.layer is None and not any(
+        if is_model and inst.layer is None and not any(
                 "call" in c.namespace for c in inst.cls.mro()):
-            return Builtin("Model.__init__", lambda it2, a, k, n: None)
+            return Builtin("Model.__init__", _functional_init).bind(inst)
         return Builtin("Layer.__init__", _keras_layer_init).bind(inst)
-    if inst.cls.keras_base == "Model" and name in _MODEL_METHODS:
+    model = it.session.model_of(inst) if is_model else None
+    if model is not None and inst.layer is None:  # a Functional subclass
+        from convcalc.frontend.keras_api import model_attr
+
+        return model_attr(it, model, name, node)
+    if is_model and name == "build":
+        return Builtin("Model.build", _build_model).bind(inst)
+    if is_model and name in _DATA_METHODS:
+        return Builtin(f"Model.{name}", lambda it2, a, k, n: _data_method(
+            it2, a, k, n, name)).bind(inst)
+    if is_model and name in _MODEL_METHODS:
         return Builtin(f"Model.{name}", lambda it2, a, k, n: None)
+    if model is not None and name in ("layers", "get_layer"):
+        from convcalc.frontend.keras_api import model_attr
+
+        return model_attr(it, model, name, node)
     if name in ("add_weight", "add_variable"):
         return Builtin("add_weight", _add_weight).bind(inst)
     if name in ("build", "compute_output_shape", "get_config"):
@@ -374,6 +442,73 @@ _MODEL_METHODS = frozenset({
     "compile", "fit", "evaluate", "predict", "summary", "save", "save_weights",
     "load_weights", "build", "train_on_batch", "test_on_batch", "predict_on_batch"})
 """``keras.Model`` methods a subclass inherits; their effects are not modelled."""
+
+_DATA_METHODS = frozenset({
+    "fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "predict_on_batch"})
+"""``keras.Model`` methods whose data builds a subclassed model with its own ``call``."""
+
+
+def _functional_init(it: Interpreter, args: Args, kwargs: Kwargs,
+                     node: ast.AST | None) -> None:
+    """``keras.Model.__init__`` in a subclass without ``call``: with ``inputs`` and
+    ``outputs`` it is a Functional of that class; without, it only wraps other models."""
+    inst = args[0]
+    bound = dict(zip(("inputs", "outputs"), args[1:], strict=False))
+    bound.update(kwargs)
+    inputs = bound.get("inputs", bound.get("input"))
+    outputs = bound.get("outputs", bound.get("output"))
+    session = it.session
+    if not isinstance(inst, Instance) or inputs is None or outputs is None or \
+            session.model_of(inst) is not None:
+        return
+    span, scope = session.custom_sites.get(id(inst), (it.span(node), tuple(it.scope)))
+    session.functional_subclass(inst, inputs, outputs, bound.get("name"), span, scope,
+                                bound.get("trainable", True))
+
+
+def _build_model(it: Interpreter, args: Args, kwargs: Kwargs, node: ast.AST | None) -> None:
+    """``model.build(input_shape)`` of a subclass with its own ``call``.
+
+    Keras 3 runs neither ``call`` nor the sub-layers' ``build`` here unless the class
+    defines ``build`` (they are built on the first call); the model reported is the one
+    that first call makes, as ``tf.keras`` builds it here.
+    """
+    inst = args[0]
+    shape = args[1] if len(args) > 1 else kwargs.get("input_shape")
+    session = it.session
+    if not isinstance(inst, Instance) or inst.layer is None or id(inst) in session.tracing:
+        return
+    if session.model_of(inst) is not None or not isinstance(shape, (tuple, list, dict)):
+        return
+    _build_now(it, inst, shape, [], {})
+
+
+def _data_method(it: Interpreter, args: Args, kwargs: Kwargs, node: ast.AST | None,
+                 method: str) -> Any:
+    """``fit`` / ``predict``... of a subclass with its own ``call``: data of a known shape
+    builds it (the batch size is left free)."""
+    inst = args[0]
+    data = args[1] if len(args) > 1 else kwargs.get("x")
+    if isinstance(inst, Instance) and inst.layer is not None and \
+            it.session.model_of(inst) is None:
+        flat = flatten_tensors(data, strict=True) or []
+        if flat and all(t.type is not None for t in flat):
+            shapes = _replace_tensors(data, [_data_shape(t.type) for t in flat])  # type: ignore[arg-type]
+            _build_now(it, inst, shapes, [t.type.dtype for t in flat], {})  # type: ignore[union-attr]
+    return Unknown(f"{inst.cls.name}.{method}(...)" if isinstance(inst, Instance)
+                   else f"{method}(...)")
+
+
+def _data_shape(t: TensorType) -> Any:
+    return (None, *_shape_value(t)[1:])
+
+
+def _build_now(it: Interpreter, inst: Instance, shapes: Any, dtypes: list[str | None],
+               kwargs: Kwargs) -> None:
+    session = it.session
+    model = session.subclassed_model(it, inst, shapes, dtypes, kwargs, nested=session.detached)
+    with contextlib.suppress(KerasError):  # reported with the models, not traced again
+        session.model_graph(model)
 
 
 def custom_layer_setattr(it: Interpreter, inst: Instance, name: str, value: Any) -> None:
@@ -432,7 +567,45 @@ def call_custom_layer(it: Interpreter, inst: Instance, args: Args, kwargs: Kwarg
     runner = Runner(it, inst, None, template, plain, obj.name)
     if obj.layer.spec is None:
         obj.layer.spec = InterpretedLayer(runner=runner)
-    return _call_interpreted(it, obj, runner, template, kwargs, span)
+    if inst.cls.keras_base != "Model" or it.session.detached:
+        return _call_interpreted(it, obj, runner, template, kwargs, span)
+    return _call_model(it, inst, runner, template, kwargs, plain, span)
+
+
+def _call_model(it: Interpreter, inst: Instance, runner: Runner, template: Any,
+                kwargs: Kwargs, plain: Kwargs, span: Span | None) -> Any:
+    """A subclass of ``keras.Model`` with its own ``call`` called outside a model's
+    code: on data it is built (and returns the result's shape); on Keras tensors it is a
+    layer, and a model of its own unless another model takes it in."""
+    session = it.session
+    tensors, _ = split_call(None, (template,), {})
+    known = bool(tensors) and all(t.type is not None for t in tensors)
+    data = known and all(t.node is None for t in tensors)
+    types = [t.type for t in tensors if t.type is not None]
+    first = known and session.model_of(inst) is None
+    if first:
+        shapes = [(_data_shape if data else _shape_value)(t) for t in types]
+        dtypes: list[str | None] = [t.dtype for t in types]
+        value = _replace_tensors(template, shapes)
+        if data:
+            _build_now(it, inst, value, dtypes, plain)
+        else:
+            session.subclassed_model(it, inst, value, dtypes, plain)
+    if not data:
+        if not tensors:
+            it.report(rules.UNKNOWN_VALUE, f"{inst.cls.name} is called on data of unknown "
+                      "shape: it is not built (call it on keras.Input, or build() it)",
+                      span, layer=inst.layer.name if inst.layer else None)
+        obj = inst.layer
+        assert obj is not None
+        return _call_interpreted(it, obj, runner, template, kwargs, span)
+    model = session.model_of(inst)
+    if first and model is not None and model.outputs is not None:  # built just now
+        flat = flatten_tensors(model.outputs, strict=False) or []
+        return restructure(model.outputs, [Tensor(t.type, None) for t in flat])
+    trace = runner.trace(types)
+    outs = [Tensor(t, None) for t in trace.outputs]
+    return outs[0] if len(outs) == 1 else outs
 
 
 def _call_interpreted(it: Interpreter, obj: LayerObj, runner: Runner, template: Any,
@@ -460,7 +633,7 @@ def _call_interpreted(it: Interpreter, obj: LayerObj, runner: Runner, template: 
         tracer = session.tracer
         if isinstance(tracer, Runner) and all(t is not None for t in types) and all(
                 t.type is not None for t in tensors):
-            tracer.sub_weights(obj.layer, spec, [t.type for t in tensors])  # type: ignore[misc]
+            tracer.sub_weights(obj.layer, spec, tensors, outs)
         return outs[0] if len(outs) == 1 else outs
     node_ = session._node(obj.layer, tuple(tensors), span, plain)
     outs = [Tensor(t, node_, i) for i, t in enumerate(types)]

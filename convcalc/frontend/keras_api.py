@@ -20,7 +20,7 @@ from convcalc.frontend.building import flatten_tensors, tensor_op_node, to_nativ
 from convcalc.frontend.objects import KerasError, LayerObj, ModelObj, RecordedCall
 from convcalc.frontend.op_spellings import signature
 from convcalc.frontend.tensor_functions import tensor_function
-from convcalc.frontend.tensor_ops import UNARY_FUNCTIONS, ElementwiseOp, GetItem, index_key
+from convcalc.frontend.tensor_ops import UNARY_FUNCTIONS, GetItem, index_key, unary_op
 from convcalc.frontend.values import (
     Args,
     Builtin,
@@ -194,8 +194,8 @@ def call_keras_ref(it: Interpreter, ref: KerasRef, args: Args, kwargs: Kwargs,
     if sig is not None:
         return tensor_function(sig, last).fn(it, args, kwargs, node)
     if args and isinstance(args[0], Tensor) and last in UNARY_FUNCTIONS:
-        return tensor_op_node(it.session, ElementwiseOp(op=last), [args[0]], it.span(node),
-                              tuple(it.scope))
+        return tensor_op_node(it.session, unary_op(path, args, kwargs), [args[0]],
+                              it.span(node), tuple(it.scope))
     return Unknown(f"{'.'.join(ref.path)}(...)", last)
 
 

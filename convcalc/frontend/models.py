@@ -5,11 +5,18 @@ layers in ``model.layers`` order (by depth from the outputs, then by first visit
 Keras's ``map_graph``); layers created but never connected are not in it. A
 Sequential model is rebuilt on each ``add`` once it has an input, as Keras 3 does
 (each rebuild makes, and names, a Functional).
+
+A subclass of ``keras.Model`` is a model too: one calling ``super().__init__(inputs,
+outputs)`` is a Functional of its class; one with its own ``call`` has no graph in
+Keras, and its graph here is what that ``call`` does once interpreted on inputs of the
+shapes it is built with (``build``, a call on tensors or data), every layer call
+recorded. Such a model is reported unless it is used as a layer of another model.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
 from convcalc.frontend.building import (
@@ -19,16 +26,32 @@ from convcalc.frontend.building import (
     split_call,
     to_native,
 )
-from convcalc.frontend.objects import KerasError, LayerObj, ModelObj, RankChoice
+from convcalc.frontend.objects import KerasError, LayerObj, ModelObj, RankChoice, snake_case
+from convcalc.frontend.scopes import BudgetExceeded, UserException
 from convcalc.frontend.values import Instance, Node, SymInt, Tensor, Unknown
 from convcalc.graph import Layer, LayerGraph, TensorRef
-from convcalc.layers.base import InferContext
+from convcalc.layers.base import InferContext, ShapeError
 from convcalc.layers.model import ModelSpec
 from convcalc.types import Span, TensorType
+
+if TYPE_CHECKING:
+    from convcalc.frontend.interpreter import Interpreter
+
+InputShapes = Any
+"""Batch shapes as values (``(None, 32, 32, 3)``), in the structure of a call's inputs."""
 
 
 class Session(LayerSession):
     """Keras's global state during one interpretation, with model building."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subclassed: dict[int, tuple[Instance, ModelObj]] = {}
+        """Per ``keras.Model`` subclass instance (by id), the model it is."""
+        self.traces: dict[int, Callable[[], LayerGraph]] = {}
+        """Per subclassed model with a ``call`` (by id), how to make its graph."""
+        self.tracing: set[int] = set()
+        """Subclass instances whose ``build`` and ``call`` are being interpreted."""
 
     # ------------------------------------------------------------------ models
     def model_layer(self, model: ModelObj) -> Layer:
@@ -81,10 +104,10 @@ class Session(LayerSession):
             except Exception:
                 types = (None,) * spec.num_outputs()
         if self.detached:  # inside a custom layer's call: traced, not recorded
+            douts = [Tensor(t, None, i) for i, t in enumerate(types)]
             add_sub = getattr(self.tracer, "sub_weights", None)
             if add_sub is not None and all(t.type is not None for t in inputs):
-                add_sub(layer, spec, [t.type for t in inputs])
-            douts = [Tensor(t, None, i) for i, t in enumerate(types)]
+                add_sub(layer, spec, inputs, douts)
             return restructure(model.outputs, douts) if model.kind != "Sequential" else douts[0]
         kw = {k: to_native(v, []) for k, v in kwargs.items() if k == "training"}
         node = self._node(layer, tuple(inputs), span, kw)
@@ -111,6 +134,7 @@ class Session(LayerSession):
         span: Span | None,
         scope: tuple[str, ...],
         trainable: Any = True,
+        kind: str = "Functional",
     ) -> ModelObj:
         """``keras.Model(inputs, outputs)``: the graph walked back from the outputs."""
         flat_in = flatten_tensors(inputs)
@@ -120,8 +144,9 @@ class Session(LayerSession):
                              "Model(inputs, outputs) needs Keras tensors as inputs and outputs")
         self.decide_default(flat_in)
         mname = name if isinstance(name, str) else self.auto_name("Functional")
-        graph = extract_graph(mname, "Functional", span, flat_in, flat_out)
-        model = ModelObj("Functional", mname, span, scope, inputs=inputs, outputs=outputs,
+        graph = extract_graph(mname, kind, span, flat_in, flat_out)
+        self._mark_nested(graph)
+        model = ModelObj(kind, mname, span, scope, inputs=inputs, outputs=outputs,
                          graph=graph)
         if trainable is False:
             set_trainable(model, False, self)
@@ -193,7 +218,7 @@ class Session(LayerSession):
         if model.input_layer is None:
             first = model.items[0]
             if (len(model.items) > 1 and isinstance(first, ModelObj) and first.built
-                    and first.kind == "Functional"):
+                    and first.kind != "Sequential" and first.inputs is not None):
                 ins = flatten_tensors(first.inputs) or []
                 if len(ins) == 1 and ins[0].type is not None:
                     self.build_sequential(model, tuple(ins[0].type.shape), span)
@@ -230,11 +255,17 @@ class Session(LayerSession):
                 y = Tensor(None, None)
             chain.append(y)
             x = y
+            inner = self.model_of(item.instance) if isinstance(item, LayerObj) and \
+                item.instance is not None else None
+            if inner is not None:
+                inner.nested = True
         model.chain = chain
 
     def model_graph(self, model: ModelObj) -> LayerGraph:
         """The model's layer graph (a Sequential is built first if it is not yet)."""
-        if model.graph is not None and model.kind == "Functional":
+        if model.kind != "Sequential":
+            if model.graph is None:
+                model.graph = self._traced_graph(model)
             return model.graph
         if not model.chain:
             self.free_inputs = 0
@@ -244,7 +275,181 @@ class Session(LayerSession):
         outs = [t for t in model.chain[-1:] if t.node is not None]
         graph = extract_graph(model.name, "Sequential", model.span, ins, outs)
         model.graph = graph
+        self._mark_nested(graph)
         return graph
+
+    def _mark_nested(self, graph: LayerGraph) -> None:
+        """Subclassed models called in a model's graph are layers of it, not models of
+        their own (called on tensors, they could have been either until now)."""
+        for layer in graph.layers:
+            owner = self.owners.get(id(layer))
+            inst = owner.instance if isinstance(owner, LayerObj) else None
+            model = self.model_of(inst) if inst is not None else None
+            if model is not None:
+                model.nested = True
+
+    # ------------------------------------------------------------ subclassed models
+    def model_of(self, inst: Instance) -> ModelObj | None:
+        """The model a ``keras.Model`` subclass instance is, once it has one."""
+        entry = self.subclassed.get(id(inst))
+        return entry[1] if entry is not None else None
+
+    def functional_subclass(self, inst: Instance, inputs: Any, outputs: Any, name: Any,
+                            span: Span | None, scope: tuple[str, ...],
+                            trainable: Any = True) -> ModelObj:
+        """``super().__init__(inputs, outputs)`` in a ``keras.Model`` subclass: a
+        Functional of that class, named after it."""
+        mname = name if isinstance(name, str) else self.auto_name(inst.cls.name)
+        model = self.functional(inputs, outputs, mname, span, scope, trainable,
+                                kind=inst.cls.name)
+        self.subclassed[id(inst)] = (inst, model)
+        return model
+
+    def subclassed_model(self, it: Interpreter, inst: Instance, shapes: InputShapes,
+                         dtypes: list[str | None], kwargs: dict[str, Any],
+                         nested: bool = False) -> ModelObj:
+        """A ``keras.Model`` subclass with its own ``call``, built on inputs of these
+        batch shapes: its graph is made when first needed (see :func:`trace_call`)."""
+        known = self.model_of(inst)
+        if known is not None:
+            return known
+        obj = inst.layer
+        assert obj is not None
+        model = ModelObj(inst.cls.name, obj.name, obj.layer.span, obj.layer.scope,
+                         trainable=obj.layer.trainable, nested=nested)
+        self.subclassed[id(inst)] = (inst, model)
+        self.models.append(model)
+        self.traces[id(model)] = lambda: trace_call(it, inst, model, shapes, dtypes, kwargs)
+        return model
+
+    def _traced_graph(self, model: ModelObj) -> LayerGraph:
+        trace = self.traces.pop(id(model), None)
+        if trace is None:
+            raise KerasError("ValueError", f"model {model.name} has no graph (it is not built)")
+        try:
+            return trace()
+        except KerasError as e:
+            failed = e
+        self.traces[id(model)] = _raise(failed)  # the same error, not a second run
+        raise failed
+
+
+def _raise(error: KerasError) -> Callable[[], LayerGraph]:
+    def again() -> LayerGraph:
+        raise error
+    return again
+
+
+def trace_call(it: Interpreter, inst: Instance, model: ModelObj, shapes: InputShapes,
+               dtypes: list[str | None], kwargs: dict[str, Any]) -> LayerGraph:
+    """The graph of a subclassed model: its ``build`` and ``call`` interpreted on
+    hidden inputs of these batch shapes, every layer call recorded, in its layers'
+    tracking order (the order ``__init__`` assigns them, as Keras lists them)."""
+    from convcalc.frontend.custom_layers import BUILT
+
+    session = it.session
+    saved = (session.detached, session.tracer, dict(session.uids))
+    session.detached, session.tracer = False, None
+    session.tracing.add(id(inst))
+    flat_shapes = _flat_shapes(shapes)
+    try:
+        ins = [session.input_tensor(shape, dtypes[i] if i < len(dtypes) else None,
+                                    f"{model.name}_input" + (f"_{i}" if i else ""),
+                                    model.span, model.scope, hidden=True)
+               for i, shape in enumerate(flat_shapes)]
+        args = _inputs_like(shapes, ins)
+        found, build = inst.cls.lookup("build")
+        obj = inst.layer
+        if found and obj is not None and not obj.attrs.get(BUILT):
+            obj.attrs[BUILT] = True  # Keras builds a layer once
+            it.call(it.bind(build, inst), [shapes], {}, None)
+        found, call = inst.cls.lookup("call")
+        out = it.call(it.bind(call, inst), [args], dict(kwargs), None)
+    except UserException as e:
+        raise KerasError(e.exc.class_name, "building it raises "
+                         f"{e.exc.class_name}: {e.exc.message()}") from None
+    except BudgetExceeded as e:
+        raise KerasError("RuntimeError", "interpreting its call() stopped: "
+                         f"{e.message}") from None
+    except RecursionError:
+        raise KerasError("RuntimeError", "its call() recurses too deeply"
+                         ) from None
+    except ShapeError as e:
+        raise KerasError("ValueError", e.message) from None
+    finally:
+        session.detached, session.tracer = saved[0], saved[1]
+        session.tracing.discard(id(inst))
+    flat_out = flatten_tensors(out)
+    if not flat_out or any(t.node is None for t in flat_out):
+        raise KerasError("ValueError", "its call() does not return Keras "
+                         "tensors convcalc can follow")
+    model.inputs, model.outputs = args, out
+    graph = extract_graph(model.name, model.kind, model.span, ins, flat_out)
+    for layer in graph.layers:  # operations traced in a call take no names in Keras
+        if layer.hidden and layer.class_name != "InputLayer":
+            prefix = snake_case(layer.class_name)
+            session.uids[prefix] = saved[2].get(prefix, 0)
+    graph.layers.sort(key=_tracking_order(inst, graph))
+    session._mark_nested(graph)
+    return graph
+
+
+def _is_shape(v: Any) -> bool:
+    return isinstance(v, (tuple, list)) and all(
+        x is None or type(x) is int or isinstance(x, (SymInt, Unknown)) for x in v)
+
+
+def _flat_shapes(shapes: InputShapes) -> list[Any]:
+    """The batch shapes of each input, in ``tree.flatten`` order."""
+    if _is_shape(shapes) or not isinstance(shapes, (tuple, list, dict)):
+        return [shapes]
+    if isinstance(shapes, dict):
+        return [s for k in sorted(shapes) for s in _flat_shapes(shapes[k])]
+    return [s for x in shapes for s in _flat_shapes(x)]
+
+
+def _inputs_like(shapes: InputShapes, ins: list[Tensor]) -> Any:
+    """The input tensors in the structure of the shapes they were made from."""
+    it = iter(ins)
+
+    def walk(v: Any) -> Any:
+        if _is_shape(v) or not isinstance(v, (tuple, list, dict)):
+            return next(it)
+        if isinstance(v, dict):
+            return {k: walk(v[k]) for k in sorted(v)}
+        return [walk(x) for x in v] if isinstance(v, list) else tuple(walk(x) for x in v)
+
+    return walk(shapes)
+
+
+def _tracking_order(inst: Instance, graph: LayerGraph) -> Callable[[Layer], int]:
+    """A sort key: the inputs, then the layers in the order the instance's attributes
+    hold them, then the others in graph order."""
+    tracked: dict[int, int] = {}
+
+    def walk(v: Any, depth: int) -> None:
+        if isinstance(v, Instance) and v.layer is not None:
+            v = v.layer
+        if isinstance(v, (LayerObj, ModelObj)) and v.layer is not None:
+            tracked.setdefault(id(v.layer), len(tracked))
+        elif isinstance(v, (list, tuple)) and depth < 3:
+            for x in v:
+                walk(x, depth + 1)
+        elif isinstance(v, dict) and depth < 3:
+            for x in v.values():
+                walk(x, depth + 1)
+
+    for v in inst.attrs.values():
+        walk(v, 0)
+    position = {id(layer): i for i, layer in enumerate(graph.layers)}
+
+    def key(layer: Layer) -> int:
+        if layer.class_name == "InputLayer" and layer.hidden:
+            return -1
+        at = tracked.get(id(layer))
+        return at if at is not None else len(tracked) + position[id(layer)]
+
+    return key
 
 
 def _span_of(item: LayerObj | ModelObj) -> Span | None:

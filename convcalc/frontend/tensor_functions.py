@@ -13,6 +13,7 @@ of the analysis.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from convcalc import dims
@@ -20,10 +21,25 @@ from convcalc import ops as rules_
 from convcalc.dims import Dim
 from convcalc.frontend.building import tensor_op_outputs
 from convcalc.frontend.op_spellings import Signature
-from convcalc.frontend.tensor_ops import ElementwiseOp, OpSpec
+from convcalc.frontend.tensor_ops import (
+    Constant,
+    Constants,
+    ElementwiseOp,
+    OpSpec,
+    clip_dtype,
+    dtype_kind,
+    filled,
+    literal,
+    merge_operands,
+    opaque,
+    result_dtype,
+    split_operands,
+    static_value,
+)
 from convcalc.frontend.values import (
     Args,
     Builtin,
+    KerasRef,
     Kwargs,
     SymInt,
     SyntaxNode,
@@ -38,6 +54,7 @@ from convcalc.types import Shape, TensorType
 
 if TYPE_CHECKING:
     from convcalc.frontend.interpreter import Interpreter
+    from convcalc.layers.base import Array
 
 Params = tuple[tuple[str, Any], ...]
 
@@ -85,6 +102,8 @@ def _shape_of(rule: str, shapes: list[Shape], p: dict[str, Any]) -> tuple[Shape,
         return rules_.top_k(x, p["k"])
     if rule == "take":
         return (rules_.take(x, shapes[1], p.get("axis")),)
+    if rule == "take_along_axis":
+        return (rules_.take_along_axis(x, shapes[1], p.get("axis")),)
     if rule == "cumulative":
         return (rules_.cumulative(x, p.get("axis")),)
     if rule == "broadcast_to":
@@ -97,6 +116,8 @@ def _shape_of(rule: str, shapes: list[Shape], p: dict[str, Any]) -> tuple[Shape,
 
 
 _INT_RESULTS = frozenset({"argmax", "argmin", "arange", "shape"})
+_FLOAT_REDUCTIONS = frozenset({"mean", "std", "var", "variance", "logsumexp"})
+_PROMOTING = frozenset({"concatenate", "stack", "matmul", "einsum"})
 
 
 class TensorFunction(OpSpec):
@@ -109,10 +130,40 @@ class TensorFunction(OpSpec):
     """The Keras operation's name (``mean``), which names its graph node."""
     params: Params = ()
     dtype: str | None = None
+    """The result dtype the call asks for (``cast``, ``one_hot(dtype=...)``)."""
+    constants: Constants = ()
+    """Operands that are not graph tensors (``ops.ones(...)``, a Python number), by
+    position."""
 
     @property
     def op_class(self) -> str:
         return "".join(p.capitalize() for p in self.function.split("_"))
+
+    def result_dtypes(self, operands: Sequence[tuple[str, bool]]) -> list[str]:
+        """The output dtypes for ``(dtype, weak)`` operands, as Keras gives them."""
+        n = self.num_outputs()
+        base = operands[0][0] if operands else "float32"
+        f = self.function
+        if self.dtype is not None:
+            out = self.dtype
+        elif f in _INT_RESULTS:
+            out = "int32"
+        elif f in ("any", "all"):
+            out = "bool"
+        elif f in _FLOAT_REDUCTIONS or f in ("softmax", "log_softmax"):
+            out = "float32" if dtype_kind(base) < 2 else base
+        elif f in ("sum", "prod", "cumsum", "cumprod"):
+            out = "int32" if base == "bool" else base
+        elif f == "clip":
+            p = dict(self.params)
+            out = clip_dtype(base, (p.get("x_min"), p.get("x_max")))
+        elif self.rule in _PROMOTING:
+            out = result_dtype(operands)
+        elif self.rule == "where":
+            out = result_dtype(operands[1:]) if len(operands) == 3 else base
+        else:
+            out = base
+        return [out, "int32"] if self.rule == "top_k" else [out] * n
 
     def num_outputs(self, call_kwargs: Mapping[str, Any] | None = None) -> int:
         p = dict(self.params)
@@ -125,17 +176,31 @@ class TensorFunction(OpSpec):
 
     def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
         """The shape rule of the operation (see :mod:`convcalc.ops`)."""
-        shapes = [t.shape for t in inputs]
-        outs = _shape_of(self.rule, shapes, dict(self.params))
-        base = inputs[0].dtype if inputs else "float32"
-        dtype = self.dtype or ("int32" if self.function in _INT_RESULTS else base)
-        types = [TensorType(s, dtype) for s in outs]
-        if self.rule == "top_k":
-            types[1] = TensorType(outs[1], "int32")
-        return tuple(types)
+        operands = merge_operands(inputs, self.constants)
+        outs = _shape_of(self.rule, [t.shape for t in operands], dict(self.params))
+        dtypes = self.result_dtypes([
+            (t.dtype, isinstance(t, Constant) and t.weak) for t in operands])
+        return tuple(TensorType(s, d) for s, d in zip(outs, dtypes, strict=True))
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array],
+                call_kwargs: Mapping[str, Any]) -> tuple[Array, ...]:
+        """The NumPy function of the operation (see :mod:`.op_forwards`), its outputs in
+        the dtypes :meth:`result_dtypes` gives."""
+        from convcalc.frontend.op_forwards import info, tensor_function
+
+        operands = merge_operands(inputs, self.constants)
+        outs = tensor_function(self.rule, self.function, dict(self.params), operands)
+        dtypes = self.result_dtypes([info(o) for o in operands])
+        return tuple(o.astype(d, copy=False) for o, d in zip(outs, dtypes, strict=True))
+
+    def operand_types(self, inputs: Sequence[TensorType]) -> list[TensorType]:
+        """The types of all operands: the inputs with the constants in place."""
+        return [t.type if isinstance(t, Constant) else t
+                for t in merge_operands(inputs, self.constants)]
 
     def macs(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """matmul: prod(out) * k; einsum: prod(every index size); else 0"""
+        inputs = self.operand_types(inputs)
         if self.rule == "matmul":
             return rules_.matmul_macs(inputs[0].shape, inputs[1].shape)
         if self.rule == "einsum":
@@ -161,20 +226,15 @@ class _NoValue(Exception):
 
 def as_tensor(v: Any) -> Tensor | None:
     """A tensor operand: a Keras tensor, a custom layer's weight, or a nested list of
-    numbers (a constant); None for a Python scalar."""
+    numbers (a constant tensor); None for a Python scalar."""
     if isinstance(v, Tensor):
         return v
     if isinstance(v, Variable):
         return Tensor(TensorType(v.shape), None)
     if isinstance(v, (list, tuple)) and v:
-        shape: list[Dim] = []
-        x: Any = v
-        while isinstance(x, (list, tuple)):
-            shape.append(len(x))
-            x = x[0] if x else 0
-        if isinstance(x, (int, float, bool)):
-            return Tensor(TensorType(tuple(shape), "int32" if type(x) is int else "float32"),
-                          None)
+        c = literal(v)
+        if c is not None:
+            return Tensor(c.type, None, constant=c)
     return None
 
 
@@ -221,33 +281,61 @@ def _ints(v: Any) -> tuple[int, ...]:
 def tensor_function(sig: Signature, spelling: str) -> Builtin:
     """The callable value of one spelling."""
     def impl(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) -> Any:
-        bound: dict[str, Any] = dict(sig.defaults)
-        bound.update(zip(sig.params, args, strict=False))
-        if sig.op == "einsum":
-            bound["operands"] = list(args[1:])
-        for k, v in kwargs.items():
-            bound[sig.renamed.get(k, k)] = v
-        name = sig.name or spelling
-        try:
-            return _HANDLERS[sig.op](it, bound, name, node)
-        except _NoValue:
+        result = bind_operation(sig, spelling, args, kwargs, it.session.data_format)
+        if result is None:
             return Unknown(f"{spelling}(...)")
+        return emit(it, result, node) if isinstance(result, OpCall) else result
 
     return Builtin(f"ops.{spelling}", impl)
 
 
+def bind_operation(sig: Signature, spelling: str, args: Sequence[Any],
+                   kwargs: Mapping[str, Any], data_format: str) -> Any:
+    """A call of one spelling as its canonical operation: an :class:`OpCall`, a value
+    (a constant tensor), or None when an argument is not a static value."""
+    bound: dict[str, Any] = dict(sig.defaults)
+    bound.update(zip(sig.params, args, strict=False))
+    if sig.op == "einsum":
+        bound["operands"] = list(args[1:])
+    for k, v in kwargs.items():
+        bound[sig.renamed.get(k, k)] = v
+    try:
+        return _HANDLERS[sig.op](bound, sig.name or spelling, data_format)
+    except _NoValue:
+        return None
+
+
 # ----------------------------------------------------------------- handlers
-Handler = Callable[["Interpreter", dict[str, Any], str, SyntaxNode], Any]
+@dataclass(frozen=True, slots=True)
+class OpCall:
+    """A call bound to its canonical operation: the spec, and the tensor operands that
+    are its inputs (numbers and constant tensors are in the spec)."""
+
+    spec: OpSpec
+    tensors: list[Tensor]
 
 
-def _emit(it: Interpreter, rule: str, name: str, tensors: Sequence[Tensor | None],
-          node: SyntaxNode, dtype: str | None = None, **params: Any) -> Any:
-    ts = [t for t in tensors if t is not None]
-    spec = TensorFunction(rule=rule, function=name, params=tuple(params.items()), dtype=dtype)
-    outs = tensor_op_outputs(it.session, spec, ts, it.span(node), tuple(it.scope))
-    if rule in ("split", "top_k"):
-        return list(outs) if rule == "split" else tuple(outs)
-    return outs[0]
+Handler = Callable[[dict[str, Any], str, str], Any]
+"""Bound arguments, the operation's name and the default data format -> an
+:class:`OpCall`, or a value (a constant tensor); _NoValue if an argument is not static."""
+
+
+def _call(rule: str, name: str, operands: Sequence[Any], dtype: str | None = None,
+          **params: Any) -> OpCall:
+    """The operation ``name`` with shape rule ``rule`` on its operands."""
+    ts, constants = split_operands(operands)
+    return OpCall(TensorFunction(rule=rule, function=name, params=tuple(params.items()),
+                                 dtype=dtype, constants=constants), ts)
+
+
+def emit(it: Interpreter, call: OpCall, node: SyntaxNode) -> Any:
+    """The operation's node in the model graph, and its outputs (a list for ``split``,
+    a tuple for ``top_k``)."""
+    outs = tensor_op_outputs(it.session, call.spec, call.tensors, it.span(node),
+                             tuple(it.scope))
+    if isinstance(call.spec, TensorFunction) and call.spec.rule == "split":
+        return list(outs)
+    return outs[0] if len(outs) == 1 else tuple(outs)
 
 
 def _need(v: Any) -> Tensor:
@@ -257,45 +345,45 @@ def _need(v: Any) -> Tensor:
     return t
 
 
-def _h_reshape(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_reshape(b: dict[str, Any], name: str, data_format: str) -> Any:
     x = _need(b.get("x"))
     target = _dims(b.get("newshape"))
-    return _emit(it, "reshape", name, [x], node, shape=target)
+    return _call("reshape", name, [x], shape=target)
 
 
-def _h_transpose(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_transpose(b: dict[str, Any], name: str, data_format: str) -> Any:
     axes = b.get("axes")
-    return _emit(it, "transpose", name, [_need(b.get("x"))], node,
+    return _call("transpose", name, [_need(b.get("x"))],
                  axes=None if axes is None else _ints(axes))
 
 
 def _h_axis(rule: str) -> Handler:
-    def impl(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+    def impl(b: dict[str, Any], name: str, data_format: str) -> Any:
         axis = b.get("axis")
-        return _emit(it, rule, name, [_need(b.get("x"))], node, axis=_axis(axis))
+        return _call(rule, name, [_need(b.get("x"))], axis=_axis(axis))
     return impl
 
 
-def _h_concatenate(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_concatenate(b: dict[str, Any], name: str, data_format: str) -> Any:
     xs = b.get("xs")
     if not isinstance(xs, (list, tuple)) or not xs:
         raise _NoValue
-    return _emit(it, "concatenate", name, [_need(x) for x in xs], node, axis=_int(b["axis"]))
+    return _call("concatenate", name, [_need(x) for x in xs], axis=_int(b["axis"]))
 
 
-def _h_stack(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_stack(b: dict[str, Any], name: str, data_format: str) -> Any:
     xs = b.get("x")
     if not isinstance(xs, (list, tuple)) or not xs:
         raise _NoValue
-    return _emit(it, "stack", name, [_need(x) for x in xs], node, axis=_int(b["axis"]))
+    return _call("stack", name, [_need(x) for x in xs], axis=_int(b["axis"]))
 
 
-def _h_split(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_split(b: dict[str, Any], name: str, data_format: str) -> Any:
     s = b.get("indices_or_sections")
     sections: int | tuple[int, ...] = s if type(s) is int else _ints(s)
     if b.get("sizes") and not isinstance(sections, int):
         sections = _cut_indices(sections)
-    return _emit(it, "split", name, [_need(b.get("x"))], node, sections=sections,
+    return _call("split", name, [_need(b.get("x"))], sections=sections,
                  axis=_int(b["axis"]))
 
 
@@ -308,162 +396,281 @@ def _cut_indices(sizes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _h_matmul(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
-    return _emit(it, "matmul", "matmul", [_need(b.get("x1")), _need(b.get("x2"))], node)
+def _h_matmul(b: dict[str, Any], name: str, data_format: str) -> Any:
+    x1, x2 = _need(b.get("x1")), _need(b.get("x2"))
+    ta = b.get("transpose_a") is True or b.get("adjoint_a") is True
+    tb = b.get("transpose_b") is True or b.get("adjoint_b") is True
+    if ta or tb:  # tf.matmul transposing the last two axes of an operand
+        eq = f"...{'ji' if ta else 'ij'},...{'kj' if tb else 'jk'}->...ik"
+        return _call("einsum", "matmul", [x1, x2], subscripts=eq)
+    return _call("matmul", "matmul", [x1, x2])
 
 
-def _h_einsum(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _ranks(*ts: Tensor) -> list[int]:
+    return [len(t.type.shape) if t.type is not None else _no_value() for t in ts]
+
+
+def _no_value() -> int:
+    raise _NoValue
+
+
+def _h_dot(b: dict[str, Any], name: str, data_format: str) -> Any:
+    """``dot(x, y)`` (``ops.dot``, ``K.dot``) as ``np.dot``: the last axis of ``x`` with
+    the second-to-last of ``y`` (its only one for a vector)."""
+    x, y = _need(b.get("x1")), _need(b.get("x2"))
+    rx, ry = _ranks(x, y)
+    if rx == 0 or ry == 0 or rx + ry > len(_LETTERS):
+        raise _NoValue
+    xs, other = _LETTERS[:rx], _LETTERS[rx:rx + ry - 1]
+    ys = other[:-1] + xs[-1] + other[-1:] if ry > 1 else xs[-1]
+    return _call("einsum", name, [x, y], subscripts=f"{xs},{ys}->{xs[:-1]}{other}")
+
+
+def _h_batch_dot(b: dict[str, Any], name: str, data_format: str) -> Any:
+    """``K.batch_dot(x, y, axes=None)``: per sample, axis ``axes[0]`` of ``x`` with
+    ``axes[1]`` of ``y`` (default: the last of ``x`` with the second-to-last of ``y``, its
+    last when it has rank 2); a result of rank 1 gets a last axis of size 1."""
+    x, y = _need(b.get("x1")), _need(b.get("x2"))
+    rx, ry = _ranks(x, y)
+    axes = b.get("axes")
+    pair = (rx - 1, ry - 1 if ry == 2 else ry - 2) if axes is None else (
+        _ints(axes) * 2 if type(axes) is int else _ints(axes))
+    if rx < 2 or ry < 2 or len(pair) != 2 or rx + ry > len(_LETTERS):
+        raise _NoValue
+    a0, a1 = pair[0] % rx, pair[1] % ry
+    if 0 in (a0, a1):
+        raise _NoValue
+    xs = _LETTERS[:rx]
+    rest = iter(_LETTERS[rx:])
+    ys = "".join("a" if i == 0 else xs[a0] if i == a1 else next(rest) for i in range(ry))
+    out = "a" + "".join(c for i, c in enumerate(xs) if i not in (0, a0)) + "".join(
+        c for i, c in enumerate(ys) if i not in (0, a1))
+    if len(out) > 1:
+        return _call("einsum", name, [x, y], subscripts=f"{xs},{ys}->{out}")
+    c = filled((1,), 1, "float32")  # the axis of size 1, as an operand of ones
+    one = Tensor(c.type, None, constant=c)
+    return _call("einsum", name, [x, y, one], subscripts=f"{xs},{ys},z->az")
+
+
+def _h_repeat_vector(b: dict[str, Any], name: str, data_format: str) -> Any:
+    """``K.repeat(x, n)``: a ``(batch, dim)`` tensor as ``(batch, n, dim)``, n copies
+    stacked on axis 1 (as ``RepeatVector``)."""
+    x = _need(b.get("x"))
+    n = _int(b.get("n"))
+    if _ranks(x) != [2] or n < 1:
+        raise _NoValue
+    return _call("stack", name, [x] * n, axis=1)
+
+
+def _h_einsum(b: dict[str, Any], name: str, data_format: str) -> Any:
     eq = b.get("subscripts")
     operands = b.get("operands") or []
     if not isinstance(eq, str) or not operands:
         raise _NoValue
-    return _emit(it, "einsum", "einsum", [_need(x) for x in operands], node, subscripts=eq)
+    return _call("einsum", "einsum", [_need(x) for x in operands], subscripts=eq)
 
 
-def _h_reduce(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_reduce(b: dict[str, Any], name: str, data_format: str) -> Any:
     keepdims = b.get("keepdims", False)
     if not isinstance(keepdims, bool):
         raise _NoValue
-    return _emit(it, "reduce", name, [_need(b.get("x"))], node, axis=_axis(b.get("axis")),
+    return _call("reduce", name, [_need(b.get("x"))], axis=_axis(b.get("axis")),
                  keepdims=keepdims)
 
 
-def _h_same(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _dtype_name(v: Any) -> str | None:
+    """A dtype given as a string or as ``tf.float32`` / ``np.int32``; None if absent
+    or unknown."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, KerasRef):
+        return v.path[-1]
+    name = getattr(v, "name", None)
+    return name if isinstance(name, str) else None
+
+
+_SAME_PARAMS = {"softmax": ("axis",), "log_softmax": ("axis",), "clip": ("x_min", "x_max"),
+                "full_like": ("fill_value",)}
+"""The static arguments of the shape-keeping functions (``dtype`` aside)."""
+
+
+def _h_same(b: dict[str, Any], name: str, data_format: str) -> Any:
     x = b.get("x", b.get("variable", b.get("variables")))
     t = _need(x)
-    return _emit(it, "same", name, [t], node)
+    params = {k: static_value(b.get(k, -1 if k == "axis" else None), f"{name}'s {k}")
+              for k in _SAME_PARAMS.get(name, ())}
+    if any(isinstance(v, Constant) for v in params.values()):
+        raise _NoValue
+    return _call("same", name, [t], dtype=_dtype_name(b.get("dtype")), **params)
 
 
-def _h_cast(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
-    dtype = b.get("dtype")
-    dt = dtype if isinstance(dtype, str) else getattr(dtype, "name", None)
-    return _emit(it, "same", "cast", [_need(b.get("x"))], node,
-                 dtype=dt if isinstance(dt, str) else None)
+def _h_cast(b: dict[str, Any], name: str, data_format: str) -> Any:
+    return _call("same", "cast", [_need(b.get("x"))],
+                 dtype=_dtype_name(b.get("dtype")))
 
 
-def _h_convert(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
-    return _need(b.get("x"))
+def _h_convert(b: dict[str, Any], name: str, data_format: str) -> Any:
+    t = _need(b.get("x"))
+    dtype = _dtype_name(b.get("dtype"))
+    if t.constant is not None and dtype is not None and t.type is not None:
+        c = replace(t.constant, dtype=dtype)
+        return Tensor(c.type, None, constant=c)
+    return t
 
 
-def _h_arange(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_arange(b: dict[str, Any], name: str, data_format: str) -> Any:
     start, stop, step = b.get("start"), b.get("stop"), b.get("step")
     if stop is None:
         start, stop = 0, start
-    length = rules_.arange_length(_dim(start if start is not None else 0), _dim(stop),
-                                  _int(step if step is not None else 1))
-    return Tensor(TensorType((length,), "int32"), None)
+    start = start if start is not None else 0
+    step = _int(step if step is not None else 1)
+    length = rules_.arange_length(_dim(start), _dim(stop), step)
+    dtype = _dtype_name(b.get("dtype")) or "int32"
+    c = (Constant("arange", (length,), dtype, (start, step)) if type(start) is int
+         and dims.as_int(length) is not None else opaque((length,), dtype, f"{name}(...)"))
+    return Tensor(c.type, None, constant=c)
 
 
-def _h_constant(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_constant(b: dict[str, Any], name: str, data_format: str) -> Any:
     shape = _dims(b.get("shape"))
-    return Tensor(TensorType(shape, "float32"), None)
+    dtype = _dtype_name(b.get("dtype")) or "float32"
+    fill = {"zeros": 0, "ones": 1}.get(name, b.get("fill_value"))
+    c = (filled(shape, fill, dtype) if isinstance(fill, (bool, int, float))
+         else opaque(shape, dtype, f"the values of {name}(...)"))
+    return Tensor(c.type, None, constant=c)
 
 
-def _channels_last(it: Interpreter, data_format: Any) -> bool:
-    fmt = data_format if isinstance(data_format, str) else it.session.data_format
+def _channels_last(default: str, data_format: Any) -> bool:
+    fmt = data_format if isinstance(data_format, str) else default
     return fmt != "channels_first"
 
 
-def _h_extract_patches(it: Interpreter, b: dict[str, Any], name: str,
-                       node: SyntaxNode) -> Any:
+def _h_extract_patches(b: dict[str, Any], name: str, data_format: str) -> Any:
     size = _ints(b.get("size"))
     strides = b.get("strides")
     padding = b.get("padding") or "valid"
-    if not isinstance(padding, str):
-        raise _NoValue
-    return _emit(it, "extract_patches", "extract_patches", [_need(b.get("images"))], node,
+    if not isinstance(padding, str) or b.get("dilation_rate") not in (None, 1, (1, 1), [1, 1]):
+        raise _NoValue  # dilated patches: the shape rule does not model them
+    return _call("extract_patches", "extract_patches", [_need(b.get("images"))],
                  size=size[0] if len(size) == 1 else size,
                  strides=None if strides is None else (_ints(strides) * 2)[:2],
-                 padding=padding.lower(), channels_last=_channels_last(it, b.get("data_format")))
+                 padding=padding.lower(),
+                 channels_last=_channels_last(data_format, b.get("data_format")))
 
 
-def _h_tf_patches(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_tf_patches(b: dict[str, Any], name: str, data_format: str) -> Any:
     sizes, strides = _ints(b.get("sizes")), _ints(b.get("strides"))
     padding = b.get("padding") or "VALID"
-    if len(sizes) != 4 or len(strides) != 4 or not isinstance(padding, str):
+    if len(sizes) != 4 or len(strides) != 4 or not isinstance(padding, str) or b.get(
+            "rates") not in (None, [1, 1, 1, 1], (1, 1, 1, 1)):
         raise _NoValue
-    return _emit(it, "extract_patches", "extract_patches", [_need(b.get("images"))], node,
+    return _call("extract_patches", "extract_patches", [_need(b.get("images"))],
                  size=sizes[1:3], strides=strides[1:3], padding=padding.lower(),
                  channels_last=True)
 
 
-def _h_resize(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+_RESIZE_OPTIONS = {"interpolation": "bilinear", "antialias": False,
+                   "crop_to_aspect_ratio": False, "pad_to_aspect_ratio": False,
+                   "fill_value": 0.0}
+
+
+def _h_resize(b: dict[str, Any], name: str, data_format: str) -> Any:
     size = _dims(b.get("size"))
-    return _emit(it, "resize", "resize", [_need(b.get("images"))], node, size=size,
-                 channels_last=_channels_last(it, b.get("data_format")))
+    method = b.get("method")  # tf.image.resize's name for the interpolation
+    if isinstance(method, KerasRef):  # tf.image.ResizeMethod.BILINEAR
+        method = method.path[-1]
+    options = {k: b.get(k, default) for k, default in _RESIZE_OPTIONS.items()}
+    if isinstance(method, str):
+        options["interpolation"] = method.lower()
+    if not all(type(v) in (str, bool, int, float) for v in options.values()):
+        raise _NoValue
+    return _call("resize", "resize", [_need(b.get("images"))], size=size,
+                 channels_last=_channels_last(data_format, b.get("data_format")), **options)
 
 
-def _h_pad(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_pad(b: dict[str, Any], name: str, data_format: str) -> Any:
     w = b.get("pad_width")
     widths: int | tuple[tuple[int, ...], ...] = (
         w if type(w) is int else tuple(_ints(p) for p in w) if isinstance(w, (list, tuple))
         else _int(w))
-    return _emit(it, "pad", "pad", [_need(b.get("x"))], node, pad_width=widths)
+    mode, value = b.get("mode") or "constant", b.get("constant_values")
+    if not isinstance(mode, str) or not (value is None or type(value) in (int, float, bool)):
+        raise _NoValue
+    return _call("pad", "pad", [_need(b.get("x"))], pad_width=widths,
+                 mode=mode.lower(), constant_values=value)
 
 
-def _h_tile(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
-    return _emit(it, "tile", "tile", [_need(b.get("x"))], node,
+def _h_tile(b: dict[str, Any], name: str, data_format: str) -> Any:
+    return _call("tile", "tile", [_need(b.get("x"))],
                  repeats=_dims(b.get("repeats")))
 
 
-def _h_repeat(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_repeat(b: dict[str, Any], name: str, data_format: str) -> Any:
     axis = b.get("axis")
-    return _emit(it, "repeat", "repeat", [_need(b.get("x"))], node,
+    return _call("repeat", "repeat", [_need(b.get("x"))],
                  repeats=_int(b.get("repeats")), axis=None if axis is None else _int(axis))
 
 
-def _h_where(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
-    ts = [as_tensor(b.get(k)) for k in ("condition", "x1", "x2")]
-    if ts[0] is None:
+def _operand(v: Any) -> Any:
+    """A tensor (graph or constant) or a Python number; _NoValue for anything else."""
+    t = as_tensor(v)
+    if t is not None:
+        return t
+    if type(v) in (bool, int, float) or isinstance(v, SymInt):
+        return v
+    raise _NoValue
+
+
+def _h_where(b: dict[str, Any], name: str, data_format: str) -> Any:
+    if b.get("x1") is None or b.get("x2") is None:
+        raise _NoValue  # where(condition): the indices, of data-dependent length
+    return _call("where", "where", [_need(b.get("condition")), _operand(b.get("x1")),
+                                        _operand(b.get("x2"))])
+
+
+def _h_one_hot(b: dict[str, Any], name: str, data_format: str) -> Any:
+    values = {k: b[k] for k in ("on_value", "off_value") if b.get(k) is not None}
+    if not all(type(v) in (bool, int, float) for v in values.values()):
         raise _NoValue
-    return _emit(it, "where", "where", ts, node)
+    return _call("one_hot", "one_hot", [_need(b.get("x"))],
+                 dtype=_dtype_name(b.get("dtype")) or "float32",
+                 num_classes=_dim(b.get("num_classes")), axis=_int(b.get("axis", -1)),
+                 **values)
 
 
-def _h_one_hot(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
-    return _emit(it, "one_hot", "one_hot", [_need(b.get("x"))], node, dtype="float32",
-                 num_classes=_dim(b.get("num_classes")), axis=_int(b.get("axis", -1)))
+def _h_top_k(b: dict[str, Any], name: str, data_format: str) -> Any:
+    return _call("top_k", "top_k", [_need(b.get("x"))], k=_int(b.get("k")))
 
 
-def _h_top_k(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
-    return _emit(it, "top_k", "top_k", [_need(b.get("x"))], node, k=_int(b.get("k")))
-
-
-def _h_take(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_take(b: dict[str, Any], name: str, data_format: str) -> Any:
     axis = b.get("axis")
     idx = b.get("indices")
     x = _need(b.get("x"))
-    indices = as_tensor(idx) if not isinstance(idx, int) else Tensor(TensorType((), "int32"),
-                                                                     None)
-    if indices is None:
-        raise _NoValue
-    return _emit(it, "take", name, [x, indices], node,
+    indices = idx if type(idx) is int else _need(idx)
+    rule = "take_along_axis" if name == "take_along_axis" else "take"
+    return _call(rule, name, [x, indices],
                  axis=None if axis is None else _int(axis))
 
 
-def _h_cumulative(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
+def _h_cumulative(b: dict[str, Any], name: str, data_format: str) -> Any:
     axis = b.get("axis")
-    return _emit(it, "cumulative", name, [_need(b.get("x"))], node,
+    return _call("cumulative", name, [_need(b.get("x"))],
                  axis=None if axis is None else _int(axis))
 
 
-def _h_broadcast_to(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
-    return _emit(it, "broadcast_to", name, [_need(b.get("x"))], node,
+def _h_broadcast_to(b: dict[str, Any], name: str, data_format: str) -> Any:
+    return _call("broadcast_to", name, [_need(b.get("x"))],
                  shape=_dims(b.get("shape")))
 
 
-def _h_binary(it: Interpreter, b: dict[str, Any], name: str, node: SyntaxNode) -> Any:
-    operands = [b.get("x1"), b.get("x2")]
-    ts = [as_tensor(v) for v in operands]
-    for v, t in zip(operands, ts, strict=True):
-        if t is None and not isinstance(v, (int, float, bool, SymInt)):
-            raise _NoValue
-    from convcalc.frontend.building import tensor_op_node
-
-    real = [t for t in ts if t is not None]
-    if not real:
-        raise _NoValue
-    return tensor_op_node(it.session, ElementwiseOp(op=name), real, it.span(node),
-                          tuple(it.scope))
+def _h_binary(b: dict[str, Any], name: str, data_format: str) -> Any:
+    tensors, constants = split_operands([_operand(b.get("x1")), _operand(b.get("x2"))])
+    if not tensors and not any(c.kind != "scalar" for _, c in constants):
+        raise _NoValue  # Python numbers only: not a tensor operation
+    return OpCall(ElementwiseOp(op=name, constants=constants), tensors)
 
 
 _HANDLERS: dict[str, Handler] = {
@@ -475,7 +682,8 @@ _HANDLERS: dict[str, Handler] = {
     "tf_patches": _h_tf_patches, "resize": _h_resize, "pad": _h_pad, "tile": _h_tile,
     "repeat": _h_repeat, "where": _h_where, "one_hot": _h_one_hot, "top_k": _h_top_k,
     "take": _h_take, "cumulative": _h_cumulative, "broadcast_to": _h_broadcast_to,
-    "binary": _h_binary,
+    "binary": _h_binary, "dot": _h_dot, "batch_dot": _h_batch_dot,
+    "repeat_vector": _h_repeat_vector,
 }
 
 
@@ -484,5 +692,5 @@ def matmul_operator(it: Interpreter, a: Any, b: Any, node: SyntaxNode) -> Any:
     ta, tb = as_tensor(a), as_tensor(b)
     if ta is None or tb is None:
         return Unknown("a @ b")
-    return _emit(it, "matmul", "matmul", [ta, tb], node)
+    return emit(it, _call("matmul", "matmul", [ta, tb]), node)
 

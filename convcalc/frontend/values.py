@@ -23,6 +23,7 @@ from convcalc.types import Span, TensorType
 
 if TYPE_CHECKING:
     from convcalc.frontend.objects import LayerObj, ModelObj
+    from convcalc.frontend.tensor_ops import Constant
     from convcalc.graph import Layer, Site
 
 Args = list[Any]
@@ -101,13 +102,16 @@ class Tensor:
     """A symbolic Keras tensor: output ``index`` of ``node``.
 
     ``type`` is None when it cannot be derived. ``pending`` marks a model input whose
-    rank is not decided yet (its shape came from an unknown value).
+    rank is not decided yet (its shape came from an unknown value). ``constant`` marks
+    an array known when the model is built (``ops.ones``): it has no node, and an
+    operation records it as a value rather than as an input.
     """
 
     type: TensorType | None
     node: Node | None
     index: int = 0
     pending: int | None = None
+    constant: Constant | None = None
 
     def __repr__(self) -> str:
         return f"<tensor {self.type}>"
