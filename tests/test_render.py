@@ -297,3 +297,160 @@ def test_a_shared_nested_model_is_drawn_once_unless_expanded() -> None:
     diff = next(n.id for n in full.nodes.values() if n.call.layer.name == "diff")
     pools = {n.id for n in full.nodes.values() if n.call.layer.name == "enc_pool"}
     assert {e.src for e in full.edges if e.dst == diff} == pools
+
+
+VIT = SAMPLES / "modern" / "vit.py"
+
+
+def _inside(text: str, cluster: ET.Element) -> list[tuple[str, str]]:
+    """The nodes drawn within a cluster's frame: (name, the node's text)."""
+    x0, y0, x1, y1 = _frame(cluster)
+    found = []
+    for g in _nodes(text).values():
+        t = g.find(f".//{SVG}text")
+        assert t is not None
+        if x0 <= float(t.get("x", "nan")) <= x1 and y0 <= float(t.get("y", "nan")) <= y1:
+            found.append((_texts(g).split()[0], _texts(g)))
+    return found
+
+
+@needs_dot
+def test_custom_layers_are_clusters_of_the_layers_their_code_calls() -> None:
+    model = _model(VIT)
+    text = svg(model)
+    frames = {_texts(g).split()[0]: g for g in _clusters(text).values()}
+    rows = list(model.rows(expand_nested=True))
+    for i, row in enumerate(rows):
+        if row.layer.class_name != "TransformerBlock":
+            continue
+        label = _texts(frames[row.layer.name])
+        assert f"({row.layer.class_name})" in label
+        assert f"{count(row.result.params)} params" in label
+        drawn = _inside(text, frames[row.layer.name])
+        inside = dict(drawn)
+        subs = rows[i + 1:i + 8]
+        assert [r.depth for r in subs] == [1] * 7  # the tree of the text report
+        for sub in subs:
+            (outs,) = sub.output_types
+            shape = ", ".join(format_shape(t.shape) for t in outs if t is not None)
+            assert shape in inside[sub.layer.name]
+            assert f"{count(sub.result.params)} params" in inside[sub.layer.name] or \
+                sub.result.params == 0
+        # the two residual additions of the block, drawn as the operations they are
+        assert sorted(n for n, t in drawn if n not in [r.layer.name for r in subs]) == [
+            "add", "add"]
+
+
+def test_a_custom_layer_cluster_is_wired_as_its_code_passes_tensors() -> None:
+    model = _model(VIT)
+    drawn = layout(model)
+    block = next(k for k, c in drawn.clusters.items()
+                 if c.label == "transformer_block (TransformerBlock)")
+    names = {nid: drawn.nodes[nid].call.layer.name for nid in drawn.clusters[block].nodes}
+    inner = {(names[e.src], names[e.dst]) for e in drawn.edges
+             if e.src in names and e.dst in names}
+    adds = [nid for nid, n in names.items() if n == "add"]
+    first_add, second_add = sorted(adds, key=lambda n: drawn.nodes[n].order)
+    # h = norm1(x); x = x + attention(h, h); h = norm2(x); mlp; return x + h
+    assert inner == {
+        ("layer_normalization", "multi_head_attention"), ("multi_head_attention", "add"),
+        ("add", "layer_normalization_1"), ("layer_normalization_1", "dense_1"),
+        ("dense_1", "dropout"), ("dropout", "dense_2"), ("dense_2", "dropout_1"),
+        ("dropout_1", "add"), ("add", "add")}
+    into_block = [(drawn.nodes[e.src].call.layer.name, names[e.dst]) for e in drawn.edges
+                  if e.dst in names and e.src not in names]
+    assert sorted(into_block) == [("class_token", "add"), ("class_token", "layer_normalization")]
+    assert [e.dst for e in drawn.edges if e.src == first_add] == [
+        next(n for n, name in names.items() if name == "layer_normalization_1"), second_add]
+    out_of_block = [(names[e.src], drawn.nodes[e.dst].call.layer.name) for e in drawn.edges
+                    if e.src in names and e.dst not in names]
+    # into the next block: its first norm and its first residual addition
+    assert sorted(out_of_block) == [("add", "add"), ("add", "layer_normalization_2")]
+    assert {e.src for e in drawn.edges if e.src in names and e.dst not in names} == {second_add}
+
+
+SHARED_BLOCK = """
+import keras
+from keras import layers
+
+
+class Residual(layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = layers.Dense(units, name="inner")
+        self.norm = layers.LayerNormalization(name="norm")
+
+    def call(self, x):
+        return self.norm(x + self.inner(x))
+
+
+block = Residual(8, name="block")
+inputs = keras.Input((8,))
+x = block(inputs)
+x = block(x)
+model = keras.Model(inputs, layers.Dense(2, name="head")(x), name="twice")
+"""
+
+
+def test_a_shared_custom_layer_is_drawn_once_unless_expanded() -> None:
+    model = _model(SHARED_BLOCK)
+    plain = layout(model)
+    assert [c.label for c in plain.clusters.values()] == ["block (Residual)"]
+    (again,) = [n for n in plain.nodes.values() if n.call.layer.name == "block"]
+    assert again.call.call_index == 1 and again.shared_weights and again.params == 0
+    full = layout(model, Options(expand=True))
+    assert [c.label for c in full.clusters.values()] == ["block (Residual)",
+                                                         "block #1 (Residual)"]
+    assert [c.params for c in full.clusters.values()] == [8 * 8 + 8 + 2 * 8, 0]
+    inner = [n for n in full.nodes.values() if n.call.layer.name == "inner"]
+    assert [n.params for n in inner] == [8 * 8 + 8, 0]
+    assert [n.shared_weights for n in inner] == [False, True]
+    # the second call reads the first call's output, the first block's norm
+    first, second = full.clusters
+    norm = next(n for n in full.nodes.values() if n.call.layer.name == "norm")
+    assert norm.cluster == first
+    assert sorted(full.nodes[e.dst].call.layer.name for e in full.edges
+                  if e.src == norm.id) == ["add", "inner"]
+    assert {full.nodes[e.dst].cluster for e in full.edges if e.src == norm.id} == {second}
+    compact = digraph(model, Options(compact=True, expand=True)).source
+    shown = re.sub(r'tooltip="[^"]*"', "", compact)  # hover texts keep the details
+    assert "<B>block #1</B>" in shown and "params" not in shown
+
+
+@needs_dot
+def test_html_page_details_the_layers_inside_custom_layers(tmp_path: Path) -> None:
+    model = _model(VIT)
+    out = tmp_path / "vit.html"
+    write(model, out, "html")
+    page = out.read_text()
+    data = json.loads(page.split('id="convcalc-data">', 1)[1].split("</script>", 1)[0]
+                      .replace("<\\/", "</"))
+    attention = [n for n in data["nodes"].values() if n["class_name"] == "MultiHeadAttention"]
+    assert [n["path"] for n in attention] == [["transformer_block"], ["transformer_block_1"],
+                                              ["transformer_block_2"]]
+    for n, nid in zip(attention, [k for k, v in data["nodes"].items() if v in attention],
+                      strict=True):
+        assert n["outputs"] == ["(None, 65, 64)"] and n["params"] == "16,640"
+        assert f'id="{nid}"' in page  # the details panel finds the drawn node
+        assert "MultiHeadAttention" in n["explanation"]
+
+
+def test_repeated_custom_layer_calls_collapse_into_one_frame() -> None:
+    model = _model(VIT)
+    full = layout(model)
+    blocks = [c for c in full.clusters.values() if c.block == "TransformerBlock"]
+    assert len(blocks) == 3
+    collapsed = layout(model, Options(collapse_repeats=True))
+    (block,) = [c for c in collapsed.clusters.values() if c.block == "TransformerBlock"]
+    assert block.repeats == 3 and block.label == "transformer_block (TransformerBlock)"
+    # the folded blocks' layers are listed on the drawn block's nodes
+    attention = [n for n in collapsed.nodes.values()
+                 if n.call.layer.class_name == "MultiHeadAttention"]
+    assert [(n.call.layer.name, n.also) for n in attention] == [
+        ("multi_head_attention", ["multi_head_attention_1", "multi_head_attention_2"])]
+    # what the blocks feed is still fed, from the drawn block
+    head = next(n for n in collapsed.nodes.values()
+                if n.call.layer.name == "layer_normalization_6")
+    (into,) = [e.src for e in collapsed.edges if e.dst == head.id]
+    assert collapsed.nodes[into].cluster == block.key
+    assert f"{TIMES}3" in digraph(model, Options(collapse_repeats=True)).source

@@ -1,9 +1,12 @@
 """What a model diagram shows, independent of Graphviz: nodes, edges and clusters.
 
 A node is a layer call; a nested model becomes a cluster holding its own layers, and so
-does each call of a helper function of the source (from the call's recorded sites).
-With ``collapse_repeats``, a run of identical helper blocks that feed one another (the
-blocks of a ResNet stage) is drawn once, marked xN.
+does each call of a helper function of the source (from the call's recorded sites), and
+each call of a custom layer whose code calls layers (its layer and operation calls, wired
+as its code passes tensors between them).
+With ``collapse_repeats``, a run of identical helper blocks or custom-layer calls that
+feed one another (the blocks of a ResNet stage, a ViT's transformer blocks) is drawn
+once, marked xN.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import itertools
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from convcalc.diagnostics import Diagnostic, Severity
 from convcalc.dims import Dim
-from convcalc.graph import LayerCall, Site, TensorRef
-from convcalc.propagate import Analysis, CallResult
+from convcalc.graph import Layer, LayerCall, LayerGraph, Site, TensorRef
+from convcalc.propagate import Analysis, CallResult, LayerResult
 from convcalc.report import ModelReport
 from convcalc.types import TensorType
 
@@ -34,7 +38,8 @@ class Options:
     rankdir: str = "TB"
     collapse_repeats: bool = False
     expand: bool = False
-    """Draw everything: every call of a shared nested model, nothing collapsed."""
+    """Draw everything: every call of a shared nested model or custom layer, nothing
+    collapsed."""
 
 
 @dataclass(slots=True)
@@ -60,6 +65,8 @@ class Node:
     also: list[str] = field(default_factory=list)
     """Layers this node also stands for: the same layer of the other blocks of a
     collapsed run, the members of a folded block."""
+    order: int = 0
+    """Its place in drawing order (topological over the whole diagram)."""
 
     @property
     def severity(self) -> Severity | None:
@@ -94,12 +101,16 @@ class Cluster:
     label: str
     parent: Hashable | None
     kind: str
-    """``model``, ``function``."""
+    """``model``, ``function``, ``layer`` (a custom layer's call)."""
     block: str = ""
     """What made it (a function name; a block name without its number): only blocks
     made alike can be repeats of one another."""
     repeats: int = 1
     nodes: list[str] = field(default_factory=list)
+    params: Dim | None = 0
+    """A custom layer's params (0 on a later call, whose weights its first call holds)."""
+    macs: Dim | None = 0
+    """A custom layer call's MACs."""
 
 
 @dataclass(slots=True)
@@ -135,6 +146,12 @@ class _Builder:
         self.opts = opts
         self.diags = diags
         self.drawn_models: set[int] = set()
+
+    def _add_node(self, node: Node) -> None:
+        node.order = len(self.out.nodes)
+        self.out.nodes[node.id] = node
+        if node.cluster is not None:
+            self.out.clusters[node.cluster].nodes.append(node.id)
 
     def add_graph(self, analysis: Analysis, prefix: str, parent: Hashable | None,
                   inputs: dict[int, list[tuple[str, TensorType | None]]],
@@ -177,6 +194,16 @@ class _Builder:
                 for i, ref in enumerate(inner.graph.outputs):
                     source[TensorRef(call.id, i)] = inner_src[ref]
                 continue
+            if lr is not None and result is not None and (not again or self.opts.expand):
+                slots = [[(source[ref], _tensor(analysis, ref))] if ref in source else []
+                         for ref in call.inputs]
+                params = lr.params if not (again or shared) else 0
+                made = self.add_custom(call, result, params, slots, f"{prefix}{call.id}.",
+                                       cluster, path, shared or again)
+                if made is not None:
+                    for i, nid in enumerate(made):
+                        source[TensorRef(call.id, i)] = nid
+                    continue
             nid = f"{prefix}n{call.id}"
             later = call.call_index > 0 or shared
             params = lr.params if lr is not None and not later else 0
@@ -186,9 +213,7 @@ class _Builder:
                         list(self.diags.get(call.layer.name, [])) if not path else [], path)
             node.shared_weights = later and lr is not None and bool(lr.weights)
             node.analysis = analysis
-            self.out.nodes[nid] = node
-            if cluster is not None:
-                self.out.clusters[cluster].nodes.append(nid)
+            self._add_node(node)
             for src, t in inputs.get(call.id, []):
                 self.out.edges.append(Edge(src, nid, t))
             for ref in call.inputs:
@@ -197,6 +222,107 @@ class _Builder:
             for i in range(max(len(node.output), 1)):
                 source[TensorRef(call.id, i)] = nid
         return source
+
+    def add_custom(self, call: LayerCall, result: CallResult, params: Dim | None,
+                   feeds: list[list[tuple[str, TensorType | None]]], prefix: str,
+                   parent: Hashable | None, path: tuple[str, ...],
+                   shared: bool) -> list[str] | None:
+        """Draw a custom layer's call as a cluster of the calls its code makes; None when
+        that code calls no layer (it stays one node). ``feeds`` gives, per input, the
+        drawn nodes producing it; returns, per output, the drawn node producing it."""
+        if any(t is None for t in result.inputs):
+            return None
+        inner = inner_graph(call.layer, [t for t in result.inputs if t is not None])
+        if inner is None:
+            return None
+        key = ("layer", prefix)
+        number = f" #{call.call_index}" if call.call_index else ""
+        self.out.clusters[key] = Cluster(
+            key, f"{call.layer.name}{number} ({call.layer.class_name})", parent, "layer",
+            block=call.layer.class_name, params=params, macs=result.macs)
+        analysis = inner.analysis
+        inside = (*path, call.layer.name)
+        drawn: dict[TensorRef, str] = {}
+        entered = False
+        first = ""
+        for sub in analysis.graph.calls:
+            res = analysis.calls[sub.id]
+            slots: list[list[tuple[str, TensorType | None]]] = []
+            for src in inner.sources[sub.id]:
+                if isinstance(src, TensorRef):
+                    slots.append([(drawn[src], analysis.tensor(src))] if src in drawn else [])
+                elif src is not None and src < len(feeds):
+                    entered = entered or bool(feeds[src])
+                    slots.append(feeds[src])
+                else:
+                    slots.append([])
+            lr = analysis.result(sub.layer)
+            later = shared or sub.call_index > 0
+            model = self._inner_model(sub, res, slots, f"{prefix}{sub.id}.", key, inside, later)
+            if model is not None:
+                first = first or next(iter(model.values()), "")
+                for ref, nid in model.items():
+                    drawn[ref] = nid
+                continue
+            if not sub.layer.hidden:
+                made = self.add_custom(sub, res, lr.params if not later else 0, slots,
+                                       f"{prefix}{sub.id}.", key, inside, later)
+                if made is not None:
+                    first = first or made[0]
+                    for i, nid in enumerate(made):
+                        drawn[TensorRef(sub.id, i)] = nid
+                    continue
+            nid = f"{prefix}s{sub.id}"
+            node = Node(nid, sub, res, lr.params if not later else 0, key, [], inside)
+            node.shared_weights = later and bool(lr.weights)
+            node.analysis = analysis
+            self._add_node(node)
+            first = first or nid
+            for slot in slots:
+                for src_id, t in slot:
+                    self.out.edges.append(Edge(src_id, nid, t))
+            for i in range(max(len(res.outputs), 1)):
+                drawn[TensorRef(sub.id, i)] = nid
+        if not entered:  # the trace lost where the inputs go: into the first call
+            for slot in feeds:
+                for src_id, t in slot:
+                    self.out.edges.append(Edge(src_id, first, t))
+        last = self.out.clusters[key].nodes[-1] if self.out.clusters[key].nodes else first
+        outs: list[str] = []
+        for out in inner.outputs:
+            if isinstance(out, TensorRef) and out in drawn:
+                outs.append(drawn[out])
+            elif isinstance(out, int) and out < len(feeds) and feeds[out]:
+                outs.append(feeds[out][0][0])
+            else:
+                outs.append(last)
+        return outs
+
+    def _inner_model(self, call: LayerCall, result: CallResult,
+                     slots: list[list[tuple[str, TensorType | None]]], prefix: str,
+                     parent: Hashable, path: tuple[str, ...],
+                     shared: bool) -> dict[TensorRef, str] | None:
+        """A model called in a custom layer's code, drawn as a nested model's cluster;
+        returns the drawn node of each of its outputs (None: not a model)."""
+        from convcalc.layers.model import ModelSpec
+        from convcalc.propagate import propagate
+
+        spec = call.layer.spec
+        if not isinstance(spec, ModelSpec) or (shared and not self.opts.expand):
+            return None
+        graph = spec.graph
+        if len(result.inputs) != len(graph.inputs) or any(t is None for t in result.inputs):
+            return None
+        inner = propagate(graph, dict(zip(graph.inputs, result.inputs, strict=True)))  # type: ignore[arg-type]
+        key = ("model", prefix)
+        number = f" #{call.call_index}" if call.call_index else ""
+        self.out.clusters[key] = Cluster(key, f"{call.layer.name}{number} "
+                                         f"({call.layer.class_name})", parent, "model")
+        feeds = {r.node: list(slots[i]) if i < len(slots) else []
+                 for i, r in enumerate(graph.inputs)}
+        inner_src = self.add_graph(inner, prefix, key, feeds, (*path, call.layer.name), shared)
+        return {TensorRef(call.id, i): inner_src[ref] for i, ref in enumerate(graph.outputs)
+                if ref in inner_src}
 
     def _site_cluster(self, prefix: str, sites: tuple[Site, ...],
                       parent: Hashable | None) -> Hashable | None:
@@ -249,6 +375,54 @@ def _common_sites(calls: list[LayerCall]) -> int:
     return n
 
 
+@dataclass(slots=True)
+class InnerGraph:
+    """The layer and operation calls a custom layer's code makes for some inputs, as a
+    graph of its own whose calls read one another's outputs (``analysis.graph``)."""
+
+    analysis: Analysis
+    sources: dict[int, list[TensorRef | int | None]]
+    """Per call id, where each input comes from: a call's output, the custom layer's
+    input of that index, or nothing known (a constant, a weight)."""
+    outputs: list[TensorRef | int | None]
+    """Where each output of the custom layer comes from."""
+
+
+def inner_graph(layer: Layer, inputs: list[TensorType]) -> InnerGraph | None:
+    """The calls a custom layer's code makes on these inputs; None when it is not one
+    or calls no layer."""
+    inner_calls = getattr(layer.spec, "inner_calls", None)
+    if inner_calls is None:
+        return None
+    calls, out_sources = inner_calls(inputs)
+    if all(c.op for c in calls):
+        return None
+    graph = LayerGraph(layer.name, layer.class_name)
+    results: dict[int, LayerResult] = {}
+    by_call: dict[int, CallResult] = {}
+    sources: dict[int, list[TensorRef | int | None]] = {}
+    ids: list[int] = []
+
+    def where(src: Any) -> TensorRef | int | None:
+        if src is None:
+            return None
+        return src.index if src.call is None else TensorRef(ids[src.call], src.index)
+
+    for sub in calls:
+        res = results.get(id(sub.layer))
+        if res is None:
+            res = results[id(sub.layer)] = LayerResult(sub.layer, () if sub.op else sub.weights)
+            graph.add_layer(sub.layer)
+        froms = [where(s) for s in sub.sources]
+        call = graph.add_call(sub.layer, [r for r in froms if isinstance(r, TensorRef)])
+        ids.append(call.id)
+        sources[call.id] = froms
+        res.calls.append(CallResult(call, sub.inputs, sub.outputs, sub.macs, sub.flops))
+        by_call[call.id] = res.calls[-1]
+    analysis = Analysis(graph, results, by_call, [], [])
+    return InnerGraph(analysis, sources, [where(s) for s in out_sources])
+
+
 def _tensor(analysis: Analysis, ref: TensorRef) -> TensorType | None:
     result = analysis.calls.get(ref.node)
     if result is None or ref.index >= len(result.outputs):
@@ -258,7 +432,8 @@ def _tensor(analysis: Analysis, ref: TensorRef) -> TensorType | None:
 
 # ------------------------------------------------------------------ collapsing repeats
 def _collapse(out: Layout) -> None:
-    """Draw each chain of identical sibling helper blocks once, marked xN."""
+    """Draw each chain of identical sibling helper blocks (or calls of one custom layer
+    class) once, marked xN."""
     children: dict[Hashable | None, list[Cluster]] = {}
     for c in out.clusters.values():
         children.setdefault(c.parent, []).append(c)
@@ -267,7 +442,8 @@ def _collapse(out: Layout) -> None:
     alias: dict[str, str] = {}
     removed: set[Hashable] = set()
     for siblings in children.values():
-        runs = _runs([c for c in siblings if c.kind == "function"], out, members, where)
+        runs = _runs([c for c in siblings if c.kind in ("function", "layer")], out, members,
+                     where)
         for run in runs:
             first = run[0]
             first.repeats = len(run)
@@ -316,7 +492,7 @@ def _fold_chains(out: Layout) -> None:
         outof.setdefault(e.src, []).append(e)
     fold: dict[str, str] = {}
     for c in leaves:
-        ids = sorted(c.nodes, key=lambda n: out.nodes[n].call.id)
+        ids = sorted(c.nodes, key=lambda n: out.nodes[n].order)
         if made[c.block] < 2 or not _is_chain(ids, into, outof):
             continue
         first, last = out.nodes[ids[0]], out.nodes[ids[-1]]
@@ -326,6 +502,7 @@ def _fold_chains(out: Layout) -> None:
                     c.parent, [d for m in members for d in m.diagnostics], first.path,
                     members, label)
         node.also = [name for m in members for name in (m.call.layer.name, *m.also)]
+        node.order = first.order
         for n in ids:
             del out.nodes[n]
             fold[n] = first.id
@@ -384,7 +561,7 @@ def _members(out: Layout, key: Hashable,
     ids = list(out.clusters[key].nodes)
     for c in children.get(key, []):
         ids.extend(_members(out, c.key, children))
-    return sorted(ids, key=lambda n: out.nodes[n].call.id)
+    return sorted(ids, key=lambda n: out.nodes[n].order)
 
 
 def _descendants(key: Hashable, children: dict[Hashable | None, list[Cluster]]) -> list[Hashable]:
@@ -413,7 +590,7 @@ def _runs(siblings: list[Cluster], out: Layout, members: dict[Hashable, list[str
           where: dict[str, Hashable | None]) -> list[list[Cluster]]:
     """Maximal runs of consecutive identical siblings, each feeding the next."""
     ordered = sorted((c for c in siblings if members[c.key]),
-                     key=lambda c: out.nodes[members[c.key][0]].call.id)
+                     key=lambda c: out.nodes[members[c.key][0]].order)
     feeds = {(e.src, e.dst) for e in out.edges}
     runs: list[list[Cluster]] = []
     current: list[Cluster] = []
