@@ -256,8 +256,9 @@ class _Checker:
         span = call.span or call.layer.span
         if run.status == NO_FORWARD:
             self.findings.append(("forward", call.layer, rules.NO_FORWARD.diagnostic(
-                about(call.layer, f"{call.layer.class_name} has no NumPy forward{where}; "
-                                  "the layers that depend on it were not run"),
+                about(call.layer, f"{call.layer.class_name} has no NumPy forward{where}"
+                                  f"{_reason(run.error)}; the layers that depend on it "
+                                  "were not run"),
                 span=span, layer=call.layer.name)))
         elif run.status == FAILED:
             self.findings.append(("failed", call.layer, rules.ANALYSIS_BUG.diagnostic(
@@ -470,3 +471,8 @@ def summary_text(result: CheckResult) -> str:
         if d.hint:
             lines.append(f"  hint: {d.hint}")
     return "\n".join(lines) + "\n"
+
+
+def _reason(error: str | None) -> str:
+    """Why a forward could not run, when it says more than that there is none."""
+    return f" ({error})" if error and "has no NumPy forward" not in error else ""

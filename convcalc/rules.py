@@ -256,9 +256,11 @@ NO_FORWARD = define_rule(
     "The layers that depend on its output are not run either, and their static shapes "
     "go unchecked; the rest of the model is still run and checked.",
     "Nothing to fix in the model; shapes downstream of this layer rest on the static "
-    "analysis alone. Custom layers and Lambda functions are never run.",
-    bad="x = layers.Lambda(lambda t: t * 2)(x)  # user code: not executed",
-    good="x = layers.Rescaling(2.0)(x)  # a built-in layer with a forward",
+    "analysis alone. A Lambda or custom layer read from source is run as the layer and "
+    "tensor calls its code makes; one loaded from a saved model (its code is bytecode) "
+    "or whose code convcalc cannot follow is not.",
+    bad="x = layers.Lambda(lambda t: tf.py_function(sort, [t], tf.float32))(x)  # opaque",
+    good="x = layers.Lambda(lambda t: ops.softmax(t) * 2)(x)  # tensor calls it replays",
 )
 ANALYSIS_BUG = define_rule(
     "CC199", "internal-error", E,

@@ -170,7 +170,7 @@ import keras
 from keras import layers
 x = keras.Input((4,), name="x")
 a = layers.Dense(3, name="kept")(x)
-b = layers.Lambda(lambda t: t * 2, output_shape=(4,), name="opaque")(x)
+b = layers.Lambda(lambda t: t * keras.random.uniform((4,)), name="opaque")(x)  # random
 c = layers.Dense(2, name="after_opaque")(b)
 model = keras.Model(x, [a, c], name="branches")
 """
@@ -357,7 +357,7 @@ from keras import layers
 inner = keras.Sequential([
     keras.Input((4,)),
     layers.Dense(3, name="inner_dense"),
-    layers.Lambda(lambda t: t + 1, output_shape=(3,), name="inner_opaque"),
+    layers.Lambda(lambda t: t + keras.random.normal((3,)), name="inner_opaque"),
 ], name="inner")
 x = keras.Input((4,), name="x")
 model = keras.Model(x, [inner(x), layers.Dense(2, name="side")(x)], name="outer")

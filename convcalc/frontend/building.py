@@ -345,7 +345,7 @@ class LayerSession:
             douts = [Tensor(t, None, i) for i, t in enumerate(types)]
             if self.tracer is not None and spec is not None and all(
                     t is not None for t in types) and all(t.type is not None for t in inputs):
-                self.tracer.layer_called(layer, inputs, douts)
+                self.tracer.layer_called(layer, inputs, douts, plain)
             return douts[0] if len(douts) == 1 else douts
         node = self._node(layer, tuple(inputs), span, plain)
         outs = tuple(Tensor(t, node, i, out_pending) for i, t in enumerate(types))

@@ -30,8 +30,9 @@ from convcalc.frontend.building import (
     to_native,
 )
 from convcalc.frontend.objects import KerasError, LayerObj, snake_case
+from convcalc.frontend.op_forwards import constant_array
 from convcalc.frontend.scopes import BudgetExceeded, UserException
-from convcalc.frontend.tensor_ops import ElementwiseOp
+from convcalc.frontend.tensor_ops import Constant, ElementwiseOp
 from convcalc.frontend.values import (
     Args,
     Builtin,
@@ -54,23 +55,42 @@ from convcalc.types import Initializer, Span, TensorType, WeightSpec
 
 if TYPE_CHECKING:
     from convcalc.frontend.interpreter import Interpreter
+    from convcalc.layers.base import Array
 
 
 
 @dataclass(frozen=True, slots=True)
-class Source:
-    """Where a tensor in a custom layer's ``call`` comes from: output ``index`` of the
-    trace's call number ``call``, or input ``index`` of the custom layer (``call`` None)."""
+class CallOutput:
+    """Output ``index`` of the trace's call number ``call``."""
 
-    call: int | None
+    call: int
     index: int
+
+
+@dataclass(frozen=True, slots=True)
+class LayerInput:
+    """Input ``index`` of the custom layer."""
+
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class OwnWeight:
+    """The custom layer's own weight number ``index`` (``add_weight``)."""
+
+    index: int
+
+
+Source = CallOutput | LayerInput | OwnWeight | Constant
+"""Where a tensor in a custom layer's ``call`` comes from."""
 
 
 @dataclass(frozen=True, slots=True)
 class SubCall:
     """One call of a layer (or, with ``op``, of a tensor operation) inside a custom
     layer's ``call``; ``weights`` on a layer's first call. ``sources`` tells, per input,
-    where it comes from (None: a constant or a weight)."""
+    where it comes from (None: a value convcalc cannot follow); ``kwargs`` are the
+    call's plain arguments."""
 
     layer: Layer
     inputs: tuple[TensorType, ...]
@@ -80,6 +100,7 @@ class SubCall:
     flops: Dim | None
     sources: tuple[Source | None, ...] = ()
     op: bool = False
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,6 +140,7 @@ class Runner:
         self.flops: list[Dim] = []
         self.sources: dict[int, tuple[Tensor, Source]] = {}
         """Per tensor of the trace (by id, kept alive with it), where it comes from."""
+        self.weight_names: dict[int, str] = {}
 
     def trace(self, types: Sequence[TensorType]) -> _Trace:
         key = tuple(types)
@@ -137,7 +159,7 @@ class Runner:
         session.detached, session.tracer = True, self
         self.own, self.subs, self.built_layers, self.calls = [], [], set(), []
         self.macs, self.flops = [], []
-        self.sources = {id(t): (t, Source(None, i)) for i, t in enumerate(tensors)}
+        self.sources = {id(t): (t, LayerInput(i)) for i, t in enumerate(tensors)}
         error: str | None = None
         out: Any = None
         try:
@@ -188,11 +210,13 @@ class Runner:
     # hooks called by the session while tracing
     def _source(self, t: Tensor) -> Source | None:
         entry = self.sources.get(id(t))
-        return entry[1] if entry is not None and entry[0] is t else None
+        if entry is not None and entry[0] is t:
+            return entry[1]
+        return t.constant
 
     def _record(self, layer: Layer, ins: Sequence[Tensor], outs: Sequence[Tensor],
                 weights: Sequence[WeightSpec] | None, macs: Dim | None, flops: Dim | None,
-                op: bool = False) -> None:
+                op: bool = False, kwargs: Mapping[str, Any] | None = None) -> None:
         first = not op and id(layer) not in self.built_layers
         if first:  # a layer's weights are built by its first call
             self.built_layers.add(id(layer))
@@ -206,12 +230,12 @@ class Runner:
             layer, tuple(t.type for t in ins if t.type is not None),
             tuple(t.type for t in outs if t.type is not None),
             tuple(weights or ()) if first else None, macs, flops,
-            tuple(self._source(t) for t in ins), op))
+            tuple(self._source(t) for t in ins), op, dict(kwargs or {})))
         for i, t in enumerate(outs):
-            self.sources[id(t)] = (t, Source(index, i))
+            self.sources[id(t)] = (t, CallOutput(index, i))
 
-    def layer_called(self, layer: Layer, ins: Sequence[Tensor],
-                     outs: Sequence[Tensor]) -> None:
+    def layer_called(self, layer: Layer, ins: Sequence[Tensor], outs: Sequence[Tensor],
+                     kwargs: Mapping[str, Any] | None = None) -> None:
         """A layer called in ``call``: its weights count as the custom layer's."""
         spec = layer.spec
         if spec is None:
@@ -223,10 +247,10 @@ class Runner:
             macs, flops = spec.macs(tin, tout), spec.flops(tin, tout)
         except Exception:
             return
-        self._record(layer, ins, outs, weights, macs, flops)
+        self._record(layer, ins, outs, weights, macs, flops, kwargs=kwargs)
 
     def sub_weights(self, layer: Layer, spec: LayerSpec, ins: Sequence[Tensor],
-                    outs: Sequence[Tensor]) -> None:
+                    outs: Sequence[Tensor], kwargs: Mapping[str, Any] | None = None) -> None:
         """A layer or model called in ``call`` outside the session's layer calls."""
         tin = [t.type for t in ins if t.type is not None]
         if isinstance(spec, ModelSpec):
@@ -238,7 +262,7 @@ class Runner:
             macs, flops = spec.macs(tin, tout), spec.flops(tin, tout)
         except Exception:
             return
-        self._record(layer, ins, outs, weights, macs, flops)
+        self._record(layer, ins, outs, weights, macs, flops, kwargs=kwargs)
 
     def _model_call(self, layer: Layer, spec: ModelSpec, ins: Sequence[Tensor],
                     outs: Sequence[Tensor]) -> None:
@@ -275,7 +299,17 @@ class Runner:
         self._record(Layer(name, kind, spec, {"name": name}, hidden=True), ins, outs, None,
                      macs, flops, op=True)
 
-    def add_weight(self, w: WeightSpec) -> None:
+    def weight_name(self) -> str:
+        """Keras's name for the next unnamed weight: ``variable``, ``variable_1``... from
+        a session-wide counter, taken once per weight however often it is traced."""
+        index = len(self.own)
+        if index not in self.weight_names:
+            self.weight_names[index] = self.it.session.uniquify("variable")
+        return self.weight_names[index]
+
+    def add_weight(self, w: WeightSpec, tensor: Tensor) -> None:
+        """A weight of the layer's own (``add_weight``), read in ``call`` as ``tensor``."""
+        self.sources[id(tensor)] = (tensor, OwnWeight(len(self.own)))
         self.own.append(w)
 
 
@@ -345,6 +379,58 @@ class InterpretedLayer(LayerSpec):
     def flops(self, inputs: Sequence[TensorType], outputs: Sequence[TensorType]) -> Dim:
         """The FLOPs of the layers its call() uses"""
         return dims.total(self.runner.trace(inputs).flops)
+
+    def forward(
+        self, inputs: Sequence[Array], weights: Sequence[Array], call_kwargs: Mapping[str, Any]
+    ) -> tuple[Array, ...]:
+        """Its ``call`` replayed on arrays: the layer and operation calls its code made
+        when interpreted on inputs of these shapes, each by its own forward, tensors
+        passed as the code passes them. ``weights`` are its own weights, then each
+        sub-layer's (as :meth:`weights` lists them)."""
+        types = [TensorType(tuple(x.shape), x.dtype.name) for x in inputs]
+        trace = self.runner.trace(types)
+        if trace.error is not None:
+            raise NotImplementedError(f"{self.runner.name}: {trace.error}")
+        firsts = [c for c in trace.calls if c.weights is not None]
+        own = len(weights) - sum(len(c.weights or ()) for c in firsts)
+        if own < 0:
+            raise ValueError(f"{self.runner.name} has more weights than the "
+                             f"{len(weights)} given")
+        per_layer: dict[int, Sequence[Array]] = {}
+        pos = own
+        for c in firsts:
+            per_layer[id(c.layer)] = weights[pos:pos + len(c.weights or ())]
+            pos += len(c.weights or ())
+        values: list[tuple[Array, ...]] = []
+
+        def value(src: Source | None) -> Array:
+            if src is None:
+                raise NotImplementedError(
+                    f"{self.runner.name}: its call() reads a value convcalc cannot follow")
+            if isinstance(src, Constant):
+                return constant_array(src)
+            if isinstance(src, OwnWeight):
+                return weights[src.index]
+            if isinstance(src, LayerInput):
+                return inputs[src.index]
+            return values[src.call][src.index]
+
+        for c in trace.calls:
+            spec = c.layer.spec
+            ins = [value(s) for s in c.sources]
+            if spec is None:
+                raise NotImplementedError(f"{c.layer.name} ({c.layer.class_name}) is unknown")
+            if isinstance(spec, ModelSpec):
+                from convcalc.executor import forward_model
+
+                try:
+                    outs = forward_model(spec, ins, per_layer.get(id(c.layer), ()))
+                except ValueError as e:
+                    raise NotImplementedError(str(e)) from None
+            else:
+                outs = spec.forward(ins, per_layer.get(id(c.layer), ()), c.kwargs)
+            values.append(tuple(outs))
+        return tuple(value(s) for s in trace.output_sources)
 
 
 # ------------------------------------------------------------ construction
@@ -536,22 +622,20 @@ def _add_weight(it: Interpreter, args: Args, kwargs: Kwargs, node: ast.AST | Non
             return Unknown("a weight of unknown shape")
         sizes.append(dim)
     name = bound.get("name")
-    wname = name if isinstance(name, str) else f"variable_{len(_tracer_weights(it))}"
+    tracer = it.session.tracer
+    wname = name if isinstance(name, str) else (
+        tracer.weight_name() if isinstance(tracer, Runner) else it.session.uniquify("variable"))
     trainable = bound.get("trainable", True)
     init = to_native(bound.get("initializer"), [])
     initializer = Initializer(init) if isinstance(init, str) else (
         Initializer(str(init["class_name"])) if isinstance(init, dict) and "class_name" in init
         else None)
     weight = WeightSpec(wname, tuple(sizes), trainable is not False, initializer)
-    tracer = it.session.tracer
+    variable = Variable(tuple(sizes), wname, trainable is not False,
+                        Tensor(TensorType(tuple(sizes)), None))
     if isinstance(tracer, Runner):
-        tracer.add_weight(weight)
-    return Variable(tuple(sizes), wname, trainable is not False)
-
-
-def _tracer_weights(it: Interpreter) -> list[WeightSpec]:
-    tracer = it.session.tracer
-    return tracer.own if isinstance(tracer, Runner) else []
+        tracer.add_weight(weight, variable.tensor)
+    return variable
 
 
 # ------------------------------------------------------------------- calls
@@ -682,7 +766,7 @@ def variable_arith(it: Interpreter, op: str, operands: list[Any], node: ast.AST)
     tensors: list[Tensor] = []
     for x in operands:
         if isinstance(x, Variable):
-            tensors.append(Tensor(TensorType(x.shape), None))
+            tensors.append(x.tensor)
         elif isinstance(x, Tensor):
             tensors.append(x)
         elif not isinstance(x, (int, float, bool, SymInt)):

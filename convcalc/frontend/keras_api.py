@@ -33,6 +33,7 @@ from convcalc.frontend.values import (
     SyntaxNode,
     Tensor,
     Unknown,
+    Variable,
     make_int,
 )
 from convcalc.layers import lookup
@@ -193,6 +194,8 @@ def call_keras_ref(it: Interpreter, ref: KerasRef, args: Args, kwargs: Kwargs,
     sig = signature(path)
     if sig is not None:
         return tensor_function(sig, last).fn(it, args, kwargs, node)
+    if args and isinstance(args[0], Variable):  # a custom layer's weight
+        args = [args[0].tensor, *args[1:]]
     if args and isinstance(args[0], Tensor) and last in UNARY_FUNCTIONS:
         return tensor_op_node(it.session, unary_op(path, args, kwargs), [args[0]],
                               it.span(node), tuple(it.scope))
@@ -326,8 +329,6 @@ def _int_shape(it: Interpreter, args: Args, kwargs: Kwargs, node: SyntaxNode) ->
     x = args[0] if args else None
     if isinstance(x, Tensor):
         return shape_value(x)
-    from convcalc.frontend.values import Variable
-
     if isinstance(x, Variable):
         return tuple(make_int(d) for d in x.shape)
     return Unknown("int_shape(...)")

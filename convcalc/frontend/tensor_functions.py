@@ -230,7 +230,7 @@ def as_tensor(v: Any) -> Tensor | None:
     if isinstance(v, Tensor):
         return v
     if isinstance(v, Variable):
-        return Tensor(TensorType(v.shape), None)
+        return v.tensor
     if isinstance(v, (list, tuple)) and v:
         c = literal(v)
         if c is not None:

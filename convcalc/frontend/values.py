@@ -119,11 +119,13 @@ class Tensor:
 
 @dataclass(eq=False, slots=True)
 class Variable:
-    """A weight created by ``add_weight`` in a custom layer: a tensor without batch."""
+    """A weight created by ``add_weight`` in a custom layer: a tensor without batch,
+    read in operations as ``tensor``."""
 
     shape: tuple[Dim, ...]
     name: str
-    trainable: bool = True
+    trainable: bool
+    tensor: Tensor
 
 
 @dataclass(eq=False)

@@ -394,6 +394,8 @@ def inner_graph(layer: Layer, inputs: list[TensorType]) -> InnerGraph | None:
     inner_calls = getattr(layer.spec, "inner_calls", None)
     if inner_calls is None:
         return None
+    from convcalc.frontend.custom_layers import CallOutput, LayerInput
+
     calls, out_sources = inner_calls(inputs)
     if all(c.op for c in calls):
         return None
@@ -404,9 +406,9 @@ def inner_graph(layer: Layer, inputs: list[TensorType]) -> InnerGraph | None:
     ids: list[int] = []
 
     def where(src: Any) -> TensorRef | int | None:
-        if src is None:
-            return None
-        return src.index if src.call is None else TensorRef(ids[src.call], src.index)
+        if isinstance(src, LayerInput):
+            return src.index
+        return TensorRef(ids[src.call], src.index) if isinstance(src, CallOutput) else None
 
     for sub in calls:
         res = results.get(id(sub.layer))
