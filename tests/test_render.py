@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -178,16 +177,12 @@ def test_collapse_repeats_folds_the_unet_conv_blocks() -> None:
 
 
 @needs_dot
-def test_big_applications_render_in_seconds_when_collapsed() -> None:
+def test_a_big_application_collapses_to_a_legible_diagram() -> None:
+    # how fast: benchmarks/bench_render.py
     root = keras_package_dir()
-    if root is None:
-        pytest.skip("keras is not installed")
+    assert root is not None, "keras (the test extra) is not installed"
     model = _model(root / "src" / "applications" / "resnet.py", "ResNet152(weights=None)")
-    started = time.perf_counter()
     text = svg(model, Options(collapse_repeats=True))
-    seconds = time.perf_counter() - started
-    print(f"ResNet152 collapsed: {seconds:.2f} s")
-    assert seconds < 30
     labels = " ".join(_clusters(text))
     assert f"{TIMES}35" in labels  # conv4: 36 blocks, the first with a projection
     assert len(_nodes(text)) < 120
