@@ -4,9 +4,10 @@
 
 Prints, in one run on this machine, for ResNet50 and VGG16 at 224x224x3, batch 1:
 - the executor's forward time (median of N runs after two warm-up runs), with the
-  share spent outside the layers' forwards (the executor's own overhead), and the
-  same with the inference rewrites of ``convcalc.fusion`` (BatchNorm folded into the
-  convolution before it, ReLU in place);
+  share spent outside the layers' forwards (the executor's own overhead), the same
+  with the inference rewrites of ``convcalc.fusion`` (BatchNorm folded into the
+  convolution before it, ReLU in place), and with BLAS on every core as Keras uses
+  them (the executor's default is one BLAS thread: see ``executor._blas_threads``);
 - Keras 3 (JAX backend, CPU): ``model.predict(x)`` and the jitted ``model(x)`` call,
   same medians, and the executor's time as a ratio of each;
 - peak memory: the process's max RSS for each side (each in its own process), and the
@@ -75,13 +76,17 @@ def worker_convcalc(name: str, runs: int) -> dict[str, float]:
     def fused() -> None:
         execute(graph, [x], weights, plan=steps)
 
+    def all_cores() -> None:
+        execute(graph, [x], weights, blas_threads=None)
+
     median, _ = _median_time(forward, runs)
     ex = last[0]
     assert all(o is not None for o in ex.outputs), [
         (r.call.layer.name, r.status, r.error) for r in ex.calls if r.status != "ok"][:3]
     in_layers = sum(r.seconds for r in ex.calls)
     fused_median, _ = _median_time(fused, runs)
-    return {"median": median, "fused": fused_median,
+    cores_median, _ = _median_time(all_cores, runs)
+    return {"median": median, "fused": fused_median, "cores": cores_median,
             "overhead": max(0.0, ex.seconds - in_layers),
             "activations_mb": ex.peak_bytes / 2**20, "rss_mb": _max_rss_mb()}
 
@@ -182,6 +187,7 @@ def main() -> None:
              f"peak activations {ours['activations_mb']:.1f} MB"),
             (f"{name} b1: convcalc executor, BatchNorm folded, ReLU in place",
              f"{ours['fused'] * 1000:.0f} ms"),
+            (f"{name} b1: convcalc executor, BLAS on every core", f"{ours['cores'] * 1000:.0f} ms"),
             (f"{name} b1: Keras-JAX model.predict",
              f"{theirs['predict'] * 1000:.0f} ms, peak RSS {theirs['rss_mb']:.0f} MB"),
             (f"{name} b1: Keras-JAX jitted call", f"{theirs['jit'] * 1000:.0f} ms"),
@@ -191,6 +197,8 @@ def main() -> None:
              f"{ours['fused'] / theirs['predict']:.2f}x"),
             (f"{name} b1: ratio fused convcalc / jitted call",
              f"{ours['fused'] / theirs['jit']:.2f}x"),
+            (f"{name} b1: ratio every-core convcalc / predict",
+             f"{ours['cores'] / theirs['predict']:.2f}x"),
         ]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
