@@ -51,9 +51,11 @@ offsets = ops.subtract(h, ops.convert_to_tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))
 window = h[:, 1:3, None, ::2]
 last = h[..., -1]
 first = h[:, 0]
+above = h > 0.5
+below = 0.5 >= h  # Python calls h.__le__(0.5): Keras records less_equal(h, 0.5)
 out = layers.Dense(2, name="head")(ops.concatenate([shifted, big], axis=-1))
 model = keras.Model(x, [out, thirds, squared, floored, wrapped, small, kept, negated, powers,
-                        offsets, window, last, first], name="arithmetic")
+                        offsets, window, last, first, above, below], name="arithmetic")
 """
 
 INTEGERS = HEADER + """

@@ -141,8 +141,29 @@ def e_BoolOp(it: Interpreter, node: ast.BoolOp, frame: Frame) -> Any:
     return value
 
 
+_TENSOR_COMPARISONS: dict[type[ast.cmpop], tuple[str, str]] = {
+    ast.Gt: ("greater", "less"), ast.GtE: ("greater_equal", "less_equal"),
+    ast.Lt: ("less", "greater"), ast.LtE: ("less_equal", "greater_equal"),
+    ast.Eq: ("equal", "equal"), ast.NotEq: ("not_equal", "not_equal"),
+}
+"""Per comparison operator, the Keras operation of ``tensor <op> y`` and, when only the
+right operand is a tensor, of the reflected ``y.__<reflected op>__(x)`` Python calls."""
+
+
 def e_Compare(it: Interpreter, node: ast.Compare, frame: Frame) -> Any:
     left = it.eval(node.left, frame)
+    if len(node.ops) == 1 and type(node.ops[0]) in _TENSOR_COMPARISONS:
+        right = it.eval(node.comparators[0], frame)
+        tensors = (Tensor, Variable)
+        operands = (*tensors, int, float, bool, SymInt)
+        if (type(left) in tensors or type(right) in tensors) and type(left) in operands \
+                and type(right) in operands:  # an element-wise comparison
+            name, reflected = _TENSOR_COMPARISONS[type(node.ops[0])]
+            if type(left) in tensors:
+                return it.tensor_arith(name, [left, right], node)
+            return it.tensor_arith(reflected, [right, left], node)
+        r = compare(it, node.ops[0], left, right, node)
+        return Unknown(it.text(node), None, node) if r is None else r
     result: Any = True
     for op, right_node in zip(node.ops, node.comparators, strict=True):
         right = it.eval(right_node, frame)
