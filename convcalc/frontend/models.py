@@ -345,7 +345,7 @@ def trace_call(it: Interpreter, inst: Instance, model: ModelObj, shapes: InputSh
     """The graph of a subclassed model: its ``build`` and ``call`` interpreted on
     hidden inputs of these batch shapes, every layer call recorded, in its layers'
     tracking order (the order ``__init__`` assigns them, as Keras lists them)."""
-    from convcalc.frontend.custom_layers import BUILT
+    from convcalc.frontend.traces import BUILT
 
     session = it.session
     saved = (session.detached, session.tracer, dict(session.uids))

@@ -394,7 +394,7 @@ def inner_graph(layer: Layer, inputs: list[TensorType]) -> InnerGraph | None:
     inner_calls = getattr(layer.spec, "inner_calls", None)
     if inner_calls is None:
         return None
-    from convcalc.frontend.custom_layers import CallOutput, LayerInput
+    from convcalc.frontend.traces import CallOutput, LayerInput
 
     calls, out_sources = inner_calls(inputs)
     if all(c.op for c in calls):
