@@ -155,6 +155,7 @@ outs = [
     ops.floor(h * 3), ops.ceil(h * 3), ops.round(h * 3), ops.rsqrt(ops.square(h) + 1),
     ops.reciprocal(h + 10), ops.sin(h), ops.cos(h), ops.log1p(ops.abs(h)), ops.expm1(h),
     ops.softmax(h), ops.log_softmax(h, axis=1), keras.activations.leaky_relu(h),
+    keras.activations.relu(h, max_value=0.5),  # a ReLU operation: node re_lu
 ]
 model = keras.Model(x, outs, name="activations")
 """
@@ -211,10 +212,26 @@ model = keras.Model(x, [joined, average, parts[0], parts[1], columns, leaky, swa
                         best, rows, repeated, total], name="spellings")
 """
 
+REORDERING = HEADER + """
+x = keras.Input((4, 6), name="x")
+h = layers.Dense(6, name="proj")(x)
+flipped = ops.flip(h, axis=1)
+mirrored = ops.flip(h)
+rolled = ops.roll(h, 2, axis=-1)
+wrapped = ops.roll(h, -3)
+ordered = ops.sort(h)
+columns = ops.sort(h, axis=1)
+lower = ops.tril(h)
+upper = ops.triu(h, 1)
+model = keras.Model(x, [flipped, mirrored, rolled, wrapped, ordered, columns, lower, upper],
+                    name="reordering")
+"""
+
 CASES = {
     "arithmetic": (ARITHMETIC, None), "integers": (INTEGERS, None),
     "reductions": (REDUCTIONS, None), "shapes": (SHAPES, None), "products": (PRODUCTS, None),
     "activations": (ACTIVATIONS, None), "images": (IMAGES, None),
+    "reordering": (REORDERING, None),
     "tf_and_backend_spellings": (TF_SPELLED, KERAS_SPELLED),
 }
 

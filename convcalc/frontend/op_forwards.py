@@ -386,7 +386,8 @@ def _cumulative(f: str, p: Mapping[str, Any], ops: Sequence[Operand]) -> tuple[A
 
 
 def _same(f: str, p: Mapping[str, Any], ops: Sequence[Operand]) -> tuple[Array, ...]:
-    """Functions keeping the shape: softmax, clip, casts, the ``*_like`` fills."""
+    """Functions keeping the shape: softmax, clip, casts, the ``*_like`` fills,
+    flip, roll, sort and the triangles."""
     if f in ("softmax", "log_softmax"):
         dtype = result_dtype([info(ops[0])])
         x = as_array(ops[0], "float32" if dtype_kind(dtype) < 2 else dtype)
@@ -402,6 +403,18 @@ def _same(f: str, p: Mapping[str, Any], ops: Sequence[Operand]) -> tuple[Array, 
         return (x,)  # the caller casts to the spec's dtype
     if f in ("stop_gradient", "identity"):
         return (x,)
+    axis = p.get("axis")
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    if f == "flip":
+        return (np.flip(x, axis),)
+    if f == "roll":
+        shift = p.get("shift", 0)
+        return (np.roll(x, tuple(shift) if isinstance(shift, tuple) else int(shift), axis),)
+    if f == "sort":
+        return (np.sort(x, axis=int(p.get("axis", -1))),)
+    if f in ("tril", "triu"):
+        return ((np.tril if f == "tril" else np.triu)(x, p.get("k") or 0),)
     raise NotImplementedError(f"{f} has no NumPy forward")
 
 

@@ -493,14 +493,17 @@ def _dtype_name(v: Any) -> str | None:
 
 
 _SAME_PARAMS = {"softmax": ("axis",), "log_softmax": ("axis",), "clip": ("x_min", "x_max"),
-                "full_like": ("fill_value",)}
+                "full_like": ("fill_value",), "flip": ("axis",), "roll": ("shift", "axis"),
+                "sort": ("axis",), "tril": ("k",), "triu": ("k",), "l2_normalize": ("axis",)}
 """The static arguments of the shape-keeping functions (``dtype`` aside)."""
 
 
 def _h_same(b: dict[str, Any], name: str, data_format: str) -> Any:
     x = b.get("x", b.get("variable", b.get("variables")))
     t = _need(x)
-    params = {k: static_value(b.get(k, -1 if k == "axis" else None), f"{name}'s {k}")
+    last_axis = name in ("softmax", "log_softmax")  # their axis defaults to -1
+    params = {k: static_value(b.get(k, -1 if k == "axis" and last_axis else None),
+                              f"{name}'s {k}")
               for k in _SAME_PARAMS.get(name, ())}
     if any(isinstance(v, Constant) for v in params.values()):
         raise _NoValue

@@ -316,7 +316,8 @@ def unary_op(path: Sequence[str], args: Sequence[Any], kwargs: Mapping[str, Any]
     params = tuple(("negative_slope" if k == "alpha" and name in ("relu", "leaky_relu")
                     else k, static_value(v, f"argument {k} of {name}"))
                    for k, v in bound.items())
-    return ElementwiseOp(op=name, params=params)
+    return ElementwiseOp(op=name, params=params,
+                         keras_class="ReLU" if (family, name) == ("activations", "relu") else "")
 
 
 def static_value(v: Any, what: str) -> Any:
@@ -384,10 +385,14 @@ class ElementwiseOp(OpSpec):
     """Operands that are not graph tensors (the ``2`` of ``2 * x``), by position."""
     params: tuple[tuple[str, Any], ...] = ()
     """A function's static arguments (``axis`` of ``softmax``), by their canonical name."""
+    keras_class: str = ""
+    """The Keras operation class when the spelling has its own (``keras.activations.relu``
+    is a ``ReLU``, ``keras.ops.relu`` a ``Relu``); it names the graph node."""
 
     @property
     def op_class(self) -> str:
-        return OP_CLASSES.get(self.op) or "".join(p.capitalize() for p in self.op.split("_"))
+        return self.keras_class or OP_CLASSES.get(self.op) or "".join(
+            p.capitalize() for p in self.op.split("_"))
 
     def infer(self, inputs: Sequence[TensorType], ctx: InferContext) -> tuple[TensorType, ...]:
         """The broadcast of the operands' shapes; the dtype promoted as Keras does."""
