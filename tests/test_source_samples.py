@@ -181,6 +181,22 @@ def test_sample_reads_completely(path: Path) -> None:
     assert bugs == []
 
 
+@pytest.mark.parametrize("path", _samples(), ids=lambda p: str(p.relative_to(SAMPLES)))
+def test_sample_reads_the_same_without_keras_installed(path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pip install convcalc`` has no keras: only keras.applications and the like are
+    read from its source, so the samples analyse to the same models without it."""
+    from convcalc.frontend import loader
+
+    with_keras = api.analyze(path)
+    monkeypatch.setattr(loader, "keras_package_dir", lambda: None)
+    without = api.analyze(path)
+    assert [d.code for d in without.all_diagnostics() if d.code == "CC010"] == []
+    assert [(m.name, m.totals.params, [str(t) for t in m.output_types])
+            for m in without.models] == [
+        (m.name, m.totals.params, [str(t) for t in m.output_types]) for m in with_keras.models]
+
+
 def test_package_with_relative_imports() -> None:
     for path in (SAMPLES / "project" / "model.py", SAMPLES / "project" / "train.py"):
         (model,) = api.analyze(path).models

@@ -81,9 +81,11 @@ def canonical(path: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def is_source_path(path: tuple[str, ...]) -> bool:
-    """Whether a keras module path is read from the package's own source."""
+    """Whether a keras module path is read from the package's own source (the names
+    convcalc models at the top level, ``keras.Input`` and the like, are not)."""
     p = canonical(path)
-    return len(p) > 1 and p[0] == "keras" and p[1] not in MODELLED_AREAS
+    return (len(p) > 1 and p[0] == "keras" and p[1] not in MODELLED_AREAS
+            and p[1] not in _TOP_LEVEL and p[1] not in _TOP_LEVEL_REFS)
 
 
 def import_keras(it: Interpreter, dotted: str, node: SyntaxNode) -> Any:
@@ -109,8 +111,6 @@ def keras_attr(it: Interpreter, ref: KerasRef, name: str, node: SyntaxNode) -> A
     if len(path) == 2:
         if last in _TOP_LEVEL:
             return _TOP_LEVEL[last]
-        if last in ("Layer", "Operation", "KerasTensor", "Variable"):
-            return KerasRef(raw)
         return KerasRef(raw)
     if area in ("layers", "engine", "legacy"):
         return _layers_member(raw, last)
@@ -422,6 +422,8 @@ _TOP_LEVEL: dict[str, Any] = {
     "Model": Builtin("keras.Model", _model),
     "Sequential": Builtin("keras.Sequential", _sequential),
 }
+_TOP_LEVEL_REFS = frozenset({"Layer", "Operation", "KerasTensor", "Variable"})
+"""Top-level keras names kept as references (base classes custom code derives from)."""
 
 
 # ---------------------------------------------------------------- tensors
