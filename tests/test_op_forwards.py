@@ -221,9 +221,10 @@ rolled = ops.roll(h, 2, axis=-1)
 wrapped = ops.roll(h, -3)
 ordered = ops.sort(h)
 columns = ops.sort(h, axis=1)
+flat = ops.sort(h, axis=None)
 lower = ops.tril(h)
 upper = ops.triu(h, 1)
-model = keras.Model(x, [flipped, mirrored, rolled, wrapped, ordered, columns, lower, upper],
+model = keras.Model(x, [flipped, mirrored, rolled, wrapped, ordered, columns, flat, lower, upper],
                     name="reordering")
 """
 

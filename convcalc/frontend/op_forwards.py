@@ -443,5 +443,6 @@ _FUNCTIONS: dict[str, Forward] = {
     "cumulative": _cumulative,
     "broadcast_to": _broadcast_to,
     "same": _same,
+    "flattened": lambda f, p, ops: (np.sort(as_array(ops[0]), axis=None),),
 }
 """Forward of each shape rule of :mod:`convcalc.frontend.tensor_functions`."""

@@ -110,6 +110,8 @@ def _shape_of(rule: str, shapes: list[Shape], p: dict[str, Any]) -> tuple[Shape,
         return (rules_.broadcast_to(x, p["shape"]),)
     if rule == "same":
         return (x,)
+    if rule == "flattened":
+        return ((dims.prod(x),),)
     if rule == "constant":
         return (tuple(p["shape"]),)
     raise ShapeError(INCOMPATIBLE_INPUT, f"no shape rule for {rule}")
@@ -507,6 +509,8 @@ def _h_same(b: dict[str, Any], name: str, data_format: str) -> Any:
               for k in _SAME_PARAMS.get(name, ())}
     if any(isinstance(v, Constant) for v in params.values()):
         raise _NoValue
+    if name == "sort" and params["axis"] is None:  # sorts the flattened tensor
+        return _call("flattened", name, [t])
     return _call("same", name, [t], dtype=_dtype_name(b.get("dtype")), **params)
 
 
